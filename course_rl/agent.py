@@ -1,0 +1,250 @@
+"""The advantage actor-critic agent: REINFORCE and A2C are this one agent with other settings.
+
+* REINFORCE: one actor, Monte-Carlo returns, a learned baseline, no entropy bonus.
+* A2C: several actors in lockstep, an entropy bonus, optionally n-step bootstrapped targets.
+
+After each cycle of episodes the agent makes ``epochs`` passes over the cycle's samples in
+minibatches, maximising the policy objective ``sum(log pi(a|s) * A + beta * H(s))`` and
+minimising the value loss ``sum(A^2)`` with ``A = G - V(s)``, as the original study did.
+
+Speed: all passes of a cycle run in one compiled TensorFlow call (a ``tf.function`` with a fixed
+input signature, so it is traced once per agent); acting runs in NumPy on weights copied after
+the update.
+
+Taught in notebooks/03_reinforce.ipynb and notebooks/04_a2c.ipynb.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import policy as mix
+from .config import Config
+from .networks import NumpyMLP, policy_network, value_network
+from .returns import n_step_targets
+
+
+class RunningNormalizer:
+    """Running mean and variance of observations (Chan et al.'s parallel update)."""
+
+    def __init__(self, shape):
+        self.mean = np.zeros(shape, np.float64)
+        self.var = np.ones(shape, np.float64)
+        self.count = 1e-4
+
+    def update(self, batch: np.ndarray) -> None:
+        batch = np.asarray(batch, np.float64).reshape((-1,) + self.mean.shape)
+        n = batch.shape[0]
+        if n == 0:
+            return
+        mean, var = batch.mean(axis=0), batch.var(axis=0)
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * n / total
+        self.var = (self.var * self.count + var * n + delta ** 2 * self.count * n / total) / total
+        self.count = total
+
+    def scale(self):
+        """``(shift, factor)`` such that ``(obs - shift) * factor`` is standardised (float32)."""
+        return self.mean.astype(np.float32), (1.0 / np.sqrt(self.var + 1e-8)).astype(np.float32)
+
+
+class Agent:
+    """An actor-critic agent built from a ``Config``.
+
+    Parameters
+    ----------
+    config : Config
+        Hyperparameters (see ``course_rl.config.Config``).
+    obs_shape, action_shape : tuple
+        Shapes of one observation and one action.
+    seed : int
+        Seeds the network initialisation, the exploration noise and the minibatch order.
+    """
+
+    def __init__(self, config: Config, obs_shape, action_shape, seed: int = 0):
+        import keras
+        import tensorflow as tf
+
+        self.config = config
+        self.obs_shape = tuple(obs_shape)
+        self.action_shape = tuple(action_shape)
+        self.action_dim = int(np.prod(self.action_shape))
+        self.rng = np.random.default_rng(seed)
+        keras.utils.set_random_seed(int(seed) % 2**31)
+
+        self.policy = policy_network(self.obs_shape, self.action_shape, config.n_modes,
+                                     config.hidden_sizes, config.hidden_init)
+        self.value = value_network(self.obs_shape, config.hidden_sizes, config.hidden_init)
+        self.policy_opt = keras.optimizers.Adam(config.policy_lr)
+        self.value_opt = keras.optimizers.Adam(config.value_lr)
+        self.policy_opt.build(self.policy.trainable_variables)
+        self.value_opt.build(self.value.trainable_variables)
+        self.normalizer = RunningNormalizer(self.obs_shape) if config.normalize_observations else None
+        self._shift = np.zeros(self.obs_shape, np.float32)
+        self._factor = np.ones(self.obs_shape, np.float32)
+
+        self.fast_policy = NumpyMLP(self.policy)
+        self.fast_value = NumpyMLP(self.value)
+
+        obs_spec = tf.TensorSpec((None,) + self.obs_shape, tf.float32)
+        self._train = tf.function(
+            self._train_cycle,
+            input_signature=[obs_spec, tf.TensorSpec((None,) + self.action_shape, tf.float32),
+                             tf.TensorSpec((None,), tf.float32),
+                             tf.TensorSpec((None, config.minibatch_size), tf.int32)],
+            reduce_retracing=True)
+
+    # ---- acting (NumPy) -------------------------------------------------------------------------
+    def preprocess(self, obs: np.ndarray) -> np.ndarray:
+        """Observations as the networks see them (standardised if configured)."""
+        obs = np.asarray(obs, dtype=np.float32)
+        if self.normalizer is None:
+            return obs
+        return np.clip((obs - self._shift) * self._factor, -10.0, 10.0)
+
+    def make_sampler(self, n_actors: int) -> mix.MixturePolicySampler:
+        """Persistent exploration noise for ``n_actors`` actors."""
+        return mix.MixturePolicySampler(n_actors, self.action_shape, self.config.n_modes,
+                                        self.config.persistence, self.rng)
+
+    def act(self, obs: np.ndarray, sampler: mix.MixturePolicySampler, temp: float = 1.0,
+            rows=slice(None)) -> np.ndarray:
+        """Actions for a batch of raw observations (one row per actor in ``rows``).
+
+        ``temp == 0`` acts greedily and needs no sampler."""
+        outputs = self.fast_policy(self.preprocess(obs))
+        if temp == 0:
+            return mix.greedy_actions(outputs, self.action_dim)
+        return sampler.select(outputs, temp, rows)
+
+    def values(self, obs: np.ndarray) -> np.ndarray:
+        """V(s) for a batch of raw observations (NumPy)."""
+        return self.fast_value(self.preprocess(obs))[:, 0]
+
+    # ---- learning (TensorFlow) ------------------------------------------------------------------
+    def targets(self, episodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stack a cycle's episodes into (observations, actions, value targets).
+
+        ``episodes``: a list of ``(obs (T, ...), actions (T, ...), rewards (T,), truncated,
+        final_obs)``. Targets are Monte-Carlo returns or n-step bootstrapped ones (float64 math,
+        float32 result).
+        """
+        cfg = self.config
+        all_obs, all_actions, all_targets = [], [], []
+        for obs, actions, rewards, truncated, final_obs in episodes:
+            final_value = 0.0
+            if truncated and cfg.bootstrap_truncated:
+                final_value = float(self.values(np.asarray(final_obs)[None])[0])
+            values = self.values(obs) if 0 < cfg.n_steps < len(rewards) else None
+            all_targets.append(n_step_targets(rewards, cfg.discount, cfg.n_steps, values, final_value))
+            all_obs.append(obs)
+            all_actions.append(actions)
+        return (np.concatenate(all_obs).astype(np.float32),
+                np.concatenate(all_actions).astype(np.float32),
+                np.concatenate(all_targets).astype(np.float32))
+
+    def minibatch_indices(self, n_samples: int) -> np.ndarray:
+        """``epochs`` shuffled passes over ``n_samples``, cut into full minibatches.
+
+        The last minibatch is topped up with random samples, so every sample is used ``epochs``
+        times (a few once more) and every minibatch has the same size (one compiled shape).
+        """
+        cfg = self.config
+        order = np.concatenate([self.rng.permutation(n_samples) for _ in range(cfg.epochs)])
+        short = -len(order) % cfg.minibatch_size
+        if short:
+            order = np.concatenate([order, self.rng.integers(n_samples, size=short)])
+        return order.reshape(-1, cfg.minibatch_size).astype(np.int32)
+
+    def update(self, episodes) -> tuple[float, float]:
+        """Learn from one cycle's episodes; returns ``(value_rmse, mean_objective)`` per sample."""
+        obs, actions, targets = self.targets(episodes)
+        if self.normalizer is not None:
+            # the statistics move only between cycles, so acting and learning see one scaling
+            self.normalizer.update(obs)
+            self._shift, self._factor = self.normalizer.scale()
+        x = self.preprocess(obs)
+        index = self.minibatch_indices(len(x))
+        total_objective, total_value_loss = self._train(x, actions, targets, index)
+        self.fast_policy.update(self.policy)
+        self.fast_value.update(self.value)
+        used = index.size
+        return (float(np.sqrt(float(total_value_loss) / used)), float(total_objective) / used)
+
+    def _train_cycle(self, obs, actions, targets, index):
+        import tensorflow as tf
+        cfg = self.config
+        policy_vars = self.policy.trainable_variables
+        value_vars = self.value.trainable_variables
+
+        def clip(grads):
+            if cfg.max_grad_norm > 0:
+                grads, _ = tf.clip_by_global_norm(grads, cfg.max_grad_norm)
+            return grads
+
+        total_objective = tf.constant(0.0)
+        total_value_loss = tf.constant(0.0)
+        for i in tf.range(tf.shape(index)[0]):
+            batch = index[i]
+            s = tf.gather(obs, batch)
+            a = tf.gather(actions, batch)
+            g = tf.gather(targets, batch)
+            with tf.GradientTape() as value_tape:
+                advantage = g - self.value(s, training=True)[:, 0]
+                value_loss = tf.reduce_sum(tf.square(advantage))
+            value_grads = value_tape.gradient(value_loss, value_vars)
+            # the policy sees the advantage as a constant weight on its log-probabilities
+            advantage = tf.stop_gradient(advantage)
+            if cfg.normalize_advantages:
+                mean, var = tf.nn.moments(advantage, axes=[0])
+                advantage = (advantage - mean) / (tf.sqrt(var) + 1e-8)
+            with tf.GradientTape() as policy_tape:
+                out = self.policy(s, training=True)
+                objective = tf.reduce_sum(mix.log_prob(out, a, self.action_dim) * advantage)
+                if cfg.entropy_weight > 0:
+                    bonus = mix.entropy_upper_bound(out, self.action_dim)
+                    if cfg.edge_penalty:
+                        bonus -= mix.edge_penalty(out)
+                    objective += cfg.entropy_weight * tf.reduce_sum(bonus)
+                loss = -objective
+            policy_grads = policy_tape.gradient(loss, policy_vars)
+            self.policy_opt.apply_gradients(zip(clip(policy_grads), policy_vars))
+            self.value_opt.apply_gradients(zip(clip(value_grads), value_vars))
+            total_objective += objective
+            total_value_loss += value_loss
+        return total_objective, total_value_loss
+
+    # ---- state for checkpoints ----------------------------------------------------------------
+    def get_state(self) -> dict:
+        """Everything that determines future behaviour, as plain arrays (for checkpoints)."""
+        state = {}
+        for prefix, model in (("policy", self.policy), ("value", self.value)):
+            for i, w in enumerate(model.get_weights()):
+                state[f"{prefix}/w{i}"] = np.asarray(w)
+        for prefix, opt in (("policy_opt", self.policy_opt), ("value_opt", self.value_opt)):
+            for i, v in enumerate(opt.variables):
+                state[f"{prefix}/v{i}"] = np.asarray(v)
+        if self.normalizer is not None:
+            state["normalizer/mean"] = self.normalizer.mean
+            state["normalizer/var"] = self.normalizer.var
+            state["normalizer/count"] = np.asarray(self.normalizer.count)
+        return state
+
+    def set_state(self, state: dict) -> None:
+        for prefix, model in (("policy", self.policy), ("value", self.value)):
+            n = len(model.get_weights())
+            model.set_weights([state[f"{prefix}/w{i}"] for i in range(n)])
+        for prefix, opt in (("policy_opt", self.policy_opt), ("value_opt", self.value_opt)):
+            for i, v in enumerate(opt.variables):
+                v.assign(state[f"{prefix}/v{i}"])
+        if self.normalizer is not None:
+            self.normalizer.mean = np.asarray(state["normalizer/mean"], np.float64)
+            self.normalizer.var = np.asarray(state["normalizer/var"], np.float64)
+            self.normalizer.count = float(state["normalizer/count"])
+            self._shift, self._factor = self.normalizer.scale()
+        self.fast_policy.update(self.policy)
+        self.fast_value.update(self.value)
+
+    def policy_weights(self) -> list[np.ndarray]:
+        return [np.asarray(w) for w in self.policy.get_weights()]

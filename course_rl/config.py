@@ -1,0 +1,208 @@
+"""Experiment configurations: one frozen object per experiment.
+
+A ``Config`` holds every hyperparameter of a run. The same object drives the command line
+(``course-rl train a2c-cheetah``), the notebooks' widgets (``dataclasses.replace`` with the
+slider values) and the ``config.json`` stored beside every run's results.
+
+``EXPERIMENTS`` names the original study's experiments exactly as its code ran them (network
+sizes and mode counts from its code, which its prose sometimes contradicts) and an improved
+variant of each. Taught in notebooks/03_reinforce.ipynb and notebooks/05_results.ipynb.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Config:
+    """All hyperparameters of one training run.
+
+    Fields (defaults are the original A2C half-cheetah values where one applies):
+    """
+
+    name: str = "custom"
+    """Experiment name: the results folder and the label in tables."""
+    task: str = "cheetah"
+    """Task name from ``course_rl.tasks.TASKS`` ("cartpole", "cheetah", ...)."""
+    episodes: int = 2500
+    """Training episodes in all; a cycle gathers ``actor_count`` of them."""
+    actor_count: int = 10
+    """Actors stepping in lockstep, one episode each per cycle (1 = REINFORCE)."""
+    hidden_sizes: tuple = (160, 80)
+    """Hidden ReLU layer widths of both the policy and the value network."""
+    n_modes: int = 3
+    """Gaussian modes per action coordinate (K)."""
+    policy_lr: float = 1e-5
+    """Adam learning rate of the policy network."""
+    value_lr: float = 1e-5
+    """Adam learning rate of the value network."""
+    discount: float = 0.99
+    """Temporal discount factor gamma."""
+    persistence: float = 0.931
+    """Probability of keeping an actor's exploration noise for another step, in [0, 1)."""
+    entropy_weight: float = 0.05
+    """Weight beta of the entropy bonus in the policy objective (0 = REINFORCE), >= 0."""
+    edge_penalty: bool = True
+    """Subtract the original's ``w * mu^4`` penalty on means near +/-1 from the entropy bonus."""
+    n_steps: int = 0
+    """n-step TD bootstrap of the value targets; 0 = Monte-Carlo returns (the original runs)."""
+    bootstrap_truncated: bool = False
+    """Bootstrap returns with V(s_T) when a time limit cuts an episode (the original treated
+    the cut as the end of the world)."""
+    epochs: int = 16
+    """Passes over each cycle's samples."""
+    minibatch_size: int = 128
+    """Samples per gradient step (losses are summed over a minibatch, as in the original)."""
+    normalize_advantages: bool = False
+    """Standardise advantages over each cycle before the policy update."""
+    normalize_observations: bool = False
+    """Scale observations by running mean and std (updated between cycles)."""
+    max_grad_norm: float = 0.0
+    """Clip each gradient's global norm to this value; 0 = no clipping."""
+    hidden_init: str = "random_normal"
+    """Keras initializer of the hidden layers (the original: random_normal, std 0.05)."""
+    eval_every: int = 50
+    """Greedy evaluation every this many training episodes (and once at the end)."""
+    eval_episodes: int = 100
+    """Episodes per greedy evaluation."""
+    description: str = field(default="", compare=False)
+    """What this experiment is and why it differs from its parent (free text)."""
+
+    def __post_init__(self):
+        from .tasks import TASKS  # late import: tasks pull in the physics engines
+
+        def bad(name, value, allowed):
+            raise ValueError(f"{name}={value!r} is not allowed: {allowed}")
+
+        if self.task not in TASKS:
+            bad("task", self.task, f"choose one of {sorted(TASKS)}")
+        if not (isinstance(self.actor_count, int) and self.actor_count >= 1):
+            bad("actor_count", self.actor_count, "an integer >= 1")
+        if not (isinstance(self.episodes, int) and self.episodes >= self.actor_count):
+            bad("episodes", self.episodes, f"an integer >= actor_count ({self.actor_count})")
+        if not (isinstance(self.n_modes, int) and self.n_modes >= 1):
+            bad("n_modes", self.n_modes, "an integer >= 1 (modes of the Gaussian mixture)")
+        for name in ("policy_lr", "value_lr"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+                bad(name, value, "a finite number > 0")
+        if not (0.0 <= self.persistence < 1.0):
+            bad("persistence", self.persistence, "a probability in [0, 1)")
+        if not (self.entropy_weight >= 0 and math.isfinite(self.entropy_weight)):
+            bad("entropy_weight", self.entropy_weight, "a finite number >= 0")
+        if not (0.0 <= self.discount <= 1.0):
+            bad("discount", self.discount, "a number in [0, 1]")
+        if not (isinstance(self.n_steps, int) and self.n_steps >= 0):
+            bad("n_steps", self.n_steps, "an integer >= 0 (0 = Monte-Carlo returns)")
+        if not (isinstance(self.epochs, int) and self.epochs >= 1):
+            bad("epochs", self.epochs, "an integer >= 1")
+        if not (isinstance(self.minibatch_size, int) and self.minibatch_size >= 1):
+            bad("minibatch_size", self.minibatch_size, "an integer >= 1")
+        if not (self.max_grad_norm >= 0):
+            bad("max_grad_norm", self.max_grad_norm, "a number >= 0 (0 = no clipping)")
+        if not (isinstance(self.eval_every, int) and self.eval_every >= 1):
+            bad("eval_every", self.eval_every, "an integer >= 1")
+        if not (isinstance(self.eval_episodes, int) and self.eval_episodes >= 1):
+            bad("eval_episodes", self.eval_episodes, "an integer >= 1")
+        sizes = tuple(self.hidden_sizes)
+        if not sizes or not all(isinstance(s, int) and s >= 1 for s in sizes):
+            bad("hidden_sizes", self.hidden_sizes, "a non-empty sequence of positive integers")
+        object.__setattr__(self, "hidden_sizes", sizes)
+
+    # ---- derived quantities -----------------------------------------------------------------
+    @property
+    def cycles(self) -> int:
+        """Training cycles: ``episodes // actor_count``."""
+        return self.episodes // self.actor_count
+
+    @property
+    def eval_cycles(self) -> list[int]:
+        """Cycles after which a greedy evaluation runs (0-based), then one more at the end.
+
+        As in the original: after cycle ``n`` whenever ``n * actor_count`` crosses a multiple
+        of ``eval_every`` episodes (cycle 0 included).
+        """
+        every = self.eval_every / self.actor_count
+        return [n for n in range(self.cycles) if n % every < 1]
+
+    @property
+    def algorithm(self) -> str:
+        return "REINFORCE" if self.actor_count == 1 and self.entropy_weight == 0 else "A2C"
+
+    # ---- (de)serialisation --------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["hidden_sizes"] = list(self.hidden_sizes)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}; known fields: {sorted(known)}")
+        d = dict(d)
+        if "hidden_sizes" in d:
+            d["hidden_sizes"] = tuple(d["hidden_sizes"])
+        return cls(**d)
+
+    def replace(self, **changes) -> "Config":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _original(name, **kw) -> Config:
+    return Config(name=name, **kw)
+
+
+# The original study, as its code ran it (../seed notebook, sections 2.2-2.3 and 5.2.2).
+REINFORCE_CARTPOLE = _original(
+    "reinforce-cartpole", task="cartpole", episodes=4000, actor_count=1, hidden_sizes=(40, 20),
+    n_modes=1, policy_lr=1e-4, value_lr=1e-4, discount=0.95, persistence=0.965,
+    entropy_weight=0.0,
+    description="The original REINFORCE on cart-pole: one actor, Monte-Carlo returns with a "
+                "learned baseline, a single Gaussian mode, no entropy bonus.")
+A2C_CARTPOLE = _original(
+    "a2c-cartpole", task="cartpole", episodes=4000, actor_count=25, hidden_sizes=(40, 20),
+    n_modes=3, policy_lr=1e-4, value_lr=1e-4, discount=0.95, persistence=0.965,
+    entropy_weight=0.05,
+    description="The original A2C on cart-pole: 25 actors, three modes, entropy weight 0.05, "
+                "Monte-Carlo value targets (t_max = 0).")
+REINFORCE_CHEETAH = _original(
+    "reinforce-cheetah", task="cheetah", episodes=2500, actor_count=1, hidden_sizes=(160, 80),
+    n_modes=3, policy_lr=1e-5, value_lr=1e-5, discount=0.99, persistence=0.931,
+    entropy_weight=0.0,
+    description="The original REINFORCE on the half-cheetah (500-step episodes).")
+A2C_CHEETAH = _original(
+    "a2c-cheetah", task="cheetah", episodes=2500, actor_count=10, hidden_sizes=(160, 80),
+    n_modes=3, policy_lr=1e-5, value_lr=1e-5, discount=0.99, persistence=0.931,
+    entropy_weight=0.05,
+    description="The original A2C on the half-cheetah: 10 actors, entropy weight 0.05.")
+
+ORIGINAL = (REINFORCE_CARTPOLE, A2C_CARTPOLE, REINFORCE_CHEETAH, A2C_CHEETAH)
+
+EXPERIMENTS: dict[str, Config] = {c.name: c for c in ORIGINAL}
+
+
+def register(config: Config) -> Config:
+    """Add a config to ``EXPERIMENTS`` (names are unique)."""
+    if config.name in EXPERIMENTS and EXPERIMENTS[config.name] != config:
+        raise ValueError(f"an experiment named {config.name!r} already exists")
+    EXPERIMENTS[config.name] = config
+    return config
+
+
+def get(name: str) -> Config:
+    """The experiment called ``name``; a ValueError lists the known names otherwise."""
+    try:
+        return EXPERIMENTS[name]
+    except KeyError:
+        raise ValueError(f"unknown experiment {name!r}; known experiments: "
+                         f"{', '.join(sorted(EXPERIMENTS))}") from None

@@ -1,0 +1,250 @@
+"""Figures of runs: learning curves, score distributions, comparisons with the original study.
+
+Every function takes runs (``course_rl.results.Run``, or the plain arrays dict a training
+callback receives) and returns a matplotlib ``Figure``; nothing is shown or kept open.
+Figures are built without pyplot, so a notebook displays a returned figure exactly once and
+scripts need not close anything.
+
+Curves are plotted against the training episode. Each run is drawn faintly, the mean of the
+runs strongly, with a shaded 95% t-interval of that mean when there are two runs or more.
+Runs of different lengths (the original study's interrupted runs) are each drawn in full, and
+the mean and its band stop where the shortest run stops.
+
+Taught in notebooks/05_results.ipynb.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import stats as st
+
+from . import results
+from . import stats
+
+WINDOW = 100
+"""Episodes in the running means of one-actor (REINFORCE) runs, as in the original study."""
+ORIGINAL_EVAL_EVERY = 50
+"""The original study evaluated every 50 training episodes (and once at the end)."""
+
+
+def running_mean(values, n: int) -> np.ndarray:
+    """Mean of the last ``n`` values at each position (fewer at the start, where fewer exist).
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    x = np.asarray(values, np.float64)
+    sums = np.concatenate([[0.0], np.cumsum(x)])
+    end = np.arange(1, x.size + 1)
+    start = np.maximum(end - n, 0)
+    return (sums[end] - sums[start]) / (end - start)
+
+
+# ---- one run's series ----------------------------------------------------------------------------
+
+def _arrays(run) -> dict:
+    return run.arrays if isinstance(run, results.Run) else run
+
+
+def cycle_series(run, key: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """``(episode, value)`` per training cycle of one run.
+
+    ``key`` is "train" (on-policy return: the mean over the cycle's actors), "value_rmse" or
+    "mean_objective". The episode is the cycle's centre; one-actor runs are smoothed by a
+    running mean over ``WINDOW`` episodes. Taught in notebooks/05_results.ipynb.
+    """
+    a = _arrays(run)
+    train = np.asarray(a["training_episode_returns"], np.float64)
+    actors = train.shape[1]
+    y = train.mean(axis=1) if key == "train" else np.asarray(a[key], np.float64)
+    if actors == 1:
+        y = running_mean(y, WINDOW)
+    return np.arange(len(y)) * actors + actors / 2, y
+
+
+def eval_series(run) -> tuple[np.ndarray, np.ndarray]:
+    """``(episode, mean greedy return)`` at each evaluation of one run.
+
+    The original study's runs do not record the episode numbers: they evaluated at episodes
+    0, 50, 100, ... and once at the end (interrupted runs lack that last one).
+    Taught in notebooks/05_results.ipynb.
+    """
+    a = _arrays(run)
+    y = np.asarray(a["eval_episode_returns"], np.float64).mean(axis=1)
+    if "eval_episode_numbers" in a:
+        x = np.asarray(a["eval_episode_numbers"], np.float64)
+    else:
+        total = np.asarray(a["training_episode_returns"]).size
+        x = np.r_[np.arange(0, total, ORIGINAL_EVAL_EVERY), total][:len(y)].astype(np.float64)
+    return x, y
+
+
+# ---- the one drawing helper ----------------------------------------------------------------------
+
+def _mean_band(ax, curves, color, label=None, individual=True) -> None:
+    """Draw ``(x, y)`` curves faintly (if ``individual``), their mean and its 95% t-band.
+
+    Mean and band cover the common prefix: the length of the shortest curve.
+    """
+    if individual:
+        for x, y in curves:
+            ax.plot(x, y, color=color, alpha=0.25, lw=0.7)
+    n = min(len(y) for _, y in curves)
+    x = min(curves, key=lambda c: len(c[1]))[0][:n]
+    ys = np.stack([y[:n] for _, y in curves])
+    mean = ys.mean(axis=0)
+    ax.plot(x, mean, color=color, lw=2, label=label)
+    if len(curves) >= 2:
+        # t-interval of the mean: mean +/- t_{0.975, k-1} * sem (written this way so that a
+        # zero spread, e.g. every run at the cap, gives a zero-width band instead of NaN)
+        half = st.t.interval(0.95, len(curves) - 1)[1] * st.sem(ys, axis=0)
+        ax.fill_between(x, mean - half, mean + half, color=color, alpha=0.2, lw=0)
+
+
+def _runs_label(runs) -> str:
+    name = runs[0].experiment if isinstance(runs[0], results.Run) else "run"
+    return f"{name} ({len(runs)} run{'s' if len(runs) != 1 else ''})"
+
+
+# ---- figures -------------------------------------------------------------------------------------
+
+def training_curves(runs, title: str | None = None, axes=None, color: str = "C0") -> Figure:
+    """The original study's four panels for one experiment's runs.
+
+    (1) on-policy return per cycle, (2) greedy return at each evaluation, (3) value loss
+    (RMSE) per cycle, (4) mean policy objective per cycle; one-actor runs are smoothed over
+    100 episodes. Pass ``axes`` (four axes, e.g. from an earlier call's ``fig.axes``) to redraw
+    in place, as a live plot does: they are cleared first.
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no runs to plot")
+    if axes is None:
+        fig = Figure(figsize=(10, 6.5), layout="constrained")
+        axes = fig.subplots(2, 2, sharex=True)
+    axes = np.asarray(axes).ravel()
+    fig = axes[0].figure
+    smooth = " (running mean of 100)" if _arrays(runs[0])["training_episode_returns"].shape[1] == 1 else ""
+    panels = [
+        ("train", f"on-policy return{smooth}"),
+        ("eval", "greedy return (mean of an evaluation)"),
+        ("value_rmse", f"value loss RMSE{smooth}"),
+        ("mean_objective", f"mean objective{smooth}"),
+    ]
+    for ax, (key, ylabel) in zip(axes, panels):
+        ax.clear()
+        series = eval_series if key == "eval" else lambda r, k=key: cycle_series(r, k)
+        _mean_band(ax, [series(r) for r in runs], color)
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.grid(alpha=0.3)
+    for ax in axes[2:]:
+        ax.set_xlabel("training episode")
+    fig.suptitle(title or _runs_label(runs))
+    return fig
+
+
+def violin(groups: dict, title: str | None = None,
+           ylabel: str = "best 100-episode mean return") -> Figure:
+    """Distribution of a score per run (by default each run's best greedy return) per group.
+
+    A violin per group (when its values spread), its mean as a black bar, and every run as a
+    jittered dot. Taught in notebooks/05_results.ipynb.
+    """
+    names = list(groups)
+    values = [np.asarray(groups[k], np.float64).ravel() for k in names]
+    fig = Figure(figsize=(1.6 * len(names) + 2.5, 4), layout="constrained")
+    ax = fig.subplots()
+    # a kernel density needs two distinct values (many cart-pole runs sit exactly at the cap)
+    spread = [i for i, v in enumerate(values) if np.unique(v).size >= 2]
+    if spread:
+        parts = ax.violinplot([values[i] for i in spread], positions=spread, showextrema=False)
+        for body, i in zip(parts["bodies"], spread):
+            body.set_facecolor(f"C{i}")
+            body.set_alpha(0.35)
+    rng = np.random.default_rng(0)
+    for i, v in enumerate(values):
+        ax.scatter(i + rng.uniform(-0.08, 0.08, v.size), v, s=12, color=f"C{i}", zorder=3)
+        ax.hlines(v.mean(), i - 0.25, i + 0.25, color="black", lw=2, zorder=4)
+    ax.set_xticks(range(len(names)), [f"{k}\n(n={v.size})" for k, v in zip(names, values)],
+                  fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def compare_curves(groups: dict, key: str = "eval", title: str | None = None) -> Figure:
+    """Mean curves of several groups of runs on one axes, each with its 95% band.
+
+    ``key`` "eval": greedy return at each evaluation; "train": on-policy return per cycle.
+    E.g. ``{"original study": load_original(...), "this reproduction": load_runs(...)}``.
+    Taught in notebooks/05_results.ipynb.
+    """
+    if key not in ("eval", "train"):
+        raise ValueError(f"key={key!r}: choose 'eval' or 'train'")
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.subplots()
+    series = eval_series if key == "eval" else cycle_series
+    for i, (name, runs) in enumerate(groups.items()):
+        if runs:
+            _mean_band(ax, [series(r) for r in runs], f"C{i}", f"{name} (n={len(runs)})",
+                       individual=False)
+    ax.set_xlabel("training episode")
+    ax.set_ylabel("greedy return" if key == "eval" else "on-policy return")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# ---- all figures of a results folder -------------------------------------------------------------
+
+def _original_runs(experiment: str) -> list:
+    """The original study's complete runs of ``experiment``, or [] if it has none."""
+    try:
+        return stats.complete_runs(results.load_original(experiment))
+    except ValueError:
+        return []
+
+
+def write_figures(root, experiments, backend: str, out_dir) -> list[Path]:
+    """Write the figures of every experiment found under ``root`` to ``out_dir`` as PNG.
+
+    ``<exp>-curves.png`` per experiment, ``<exp>-vs-original.png`` where the original study
+    has runs of it, and ``<task>-violin.png`` per task with both reinforce-* and a2c-* runs.
+    Returns the written paths. Taught in notebooks/05_results.ipynb.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def save(fig, name):
+        path = out_dir / name
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        fig.clear()
+        written.append(path)
+
+    by_task: dict[str, dict] = {}
+    for exp in experiments:
+        runs = results.load_runs(root, exp, backend)
+        if not runs:
+            continue
+        original = _original_runs(exp)
+        save(training_curves(runs, title=f"{exp} ({backend}, {len(runs)} runs)"), f"{exp}-curves.png")
+        if original:
+            save(compare_curves({"original study": original, "this reproduction": runs},
+                                title=f"{exp}: greedy return"), f"{exp}-vs-original.png")
+        groups = by_task.setdefault(runs[0].config.task, {})
+        groups[exp] = stats.best_returns(runs)
+        if original:
+            groups[f"{exp} (original)"] = stats.best_returns(original)
+    for task, groups in by_task.items():
+        if any(k.startswith("reinforce-") for k in groups) and any(k.startswith("a2c-") for k in groups):
+            save(violin(groups, title=f"{task}: best greedy return per run"), f"{task}-violin.png")
+    return written

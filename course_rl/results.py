@@ -1,0 +1,194 @@
+"""Results on disk: one folder per run, plain arrays and JSON, written atomically.
+
+Layout of a run folder (``<root>/<experiment>/<backend>/seed-<N>/``)::
+
+    config.json          the run's Config (course_rl.config), human-readable
+    trace.npz            the run's record (numpy .npz, no pickled objects), see TRACE_KEYS
+    policy.weights.h5    the best policy's weights (Keras), for videos and replays
+    checkpoint.npz       only while a run is unfinished: everything needed to resume it
+
+``trace.npz`` holds ``format`` (the string ``course_rl.trace/1``), ``config_json`` (a copy of
+config.json) and the arrays of ``TRACE_KEYS``. Every write goes to a temporary file in the
+same folder and is renamed over the target, so a crash leaves either the old file or the new
+one, never half of one. ``load_trace`` refuses a corrupt, truncated or foreign file with a
+``ResultsError`` naming it.
+
+The original study's traces ship as reference data under ``course_rl/data/original/``
+(converted from its pickles; attribution: A. Leite, "continuous-rl-exploration", 2022).
+
+Taught in notebooks/05_results.ipynb.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+
+FORMAT = "course_rl.trace/1"
+
+TRACE_KEYS = {
+    "training_episode_returns": "(cycles, actor_count) reported return of each training episode",
+    "training_episode_lengths": "(cycles, actor_count) steps of each training episode",
+    "eval_episode_returns": "(evaluations, eval_episodes) greedy returns at each evaluation",
+    "eval_episode_numbers": "(evaluations,) training episodes completed before each evaluation",
+    "value_rmse": "(cycles,) root-mean-square advantage over each cycle's updates",
+    "mean_objective": "(cycles,) policy objective per sample over each cycle's updates",
+    "best_eval_return": "() best mean greedy return over all evaluations",
+    "wall_time": "() seconds the run took (summed over resumed pieces)",
+    "env_steps": "() environment steps taken, training and evaluation",
+}
+# the original study's runs have no lengths, episode numbers, wall time or step counts
+REQUIRED_KEYS = ("training_episode_returns", "eval_episode_returns", "value_rmse",
+                 "mean_objective", "best_eval_return")
+
+DATA_ROOT = resources.files("course_rl") / "data"
+
+
+class ResultsError(ValueError):
+    """A results file is missing, corrupt, truncated or not a course_rl trace."""
+
+
+@dataclass
+class Run:
+    """One loaded run: its config (or None for the original study's runs) and arrays."""
+
+    path: Path
+    config: Config | None
+    experiment: str
+    seed: int
+    arrays: dict
+    best_policy: list | None = None
+    """Best policy weights, for runs trained without a folder (else see policy.weights.h5)."""
+
+    def __getitem__(self, key):
+        return self.arrays[key]
+
+    @property
+    def best_eval_return(self) -> float:
+        return float(self.arrays["best_eval_return"])
+
+
+# ---- atomic writes -------------------------------------------------------------------------------
+
+def atomic_write(path, write) -> None:
+    """Call ``write(tmp_path)`` and then rename the temporary file onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # keep the target's suffixes: some writers (Keras) insist on them
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp.", suffix="".join(path.suffixes),
+                               dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_npz(path, arrays: dict) -> None:
+    """Write arrays to ``path`` atomically (compressed .npz, no pickles)."""
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write(path, write)
+
+
+def save_text(path, text: str) -> None:
+    def write(tmp):
+        Path(tmp).write_text(text)
+    atomic_write(path, write)
+
+
+def load_npz(path) -> dict:
+    """Read a .npz written by ``save_npz``; a ResultsError names the file if it is unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise ResultsError(f"no results file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise ResultsError(f"{path} is corrupt or truncated ({type(err).__name__}: {err})") from None
+
+
+# ---- traces --------------------------------------------------------------------------------------
+
+def run_dir(root, experiment: str, backend: str, seed: int) -> Path:
+    return Path(root) / experiment / backend / f"seed-{seed}"
+
+
+def save_trace(folder, config: Config, arrays: dict) -> None:
+    """Write ``trace.npz`` (and ``config.json``) in a run folder, atomically."""
+    folder = Path(folder)
+    missing = [k for k in REQUIRED_KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"trace is missing {missing}")
+    save_text(folder / "config.json", config.to_json())
+    save_npz(folder / "trace.npz", {"format": FORMAT, "config_json": config.to_json(), **arrays})
+
+
+def load_trace(path) -> Run:
+    """Load a run folder or its ``trace.npz``; refuses anything that is not a complete trace."""
+    path = Path(path)
+    file = path / "trace.npz" if path.is_dir() else path
+    data = load_npz(file)
+    fmt = str(data.pop("format", ""))
+    if fmt != FORMAT:
+        raise ResultsError(f"{file} is not a course_rl trace (format {fmt!r}, expected {FORMAT!r})")
+    missing = [k for k in REQUIRED_KEYS if k not in data]
+    if missing:
+        raise ResultsError(f"{file} lacks {missing}: not a complete course_rl trace")
+    try:
+        config = Config.from_dict(json.loads(str(data.pop("config_json"))))
+    except (KeyError, ValueError, TypeError) as err:
+        raise ResultsError(f"{file} has no valid config ({err})") from None
+    cycles = data["training_episode_returns"].shape[0]
+    if data["value_rmse"].shape != (cycles,) or data["mean_objective"].shape != (cycles,):
+        raise ResultsError(f"{file} is inconsistent: per-cycle arrays of different lengths")
+    seed = int(file.parent.name.split("-")[-1]) if file.parent.name.startswith("seed-") else -1
+    return Run(file, config, config.name, seed, data)
+
+
+def load_runs(root, experiment: str, backend: str = "pybullet") -> list[Run]:
+    """All finished runs of an experiment under ``root``, by seed."""
+    folder = Path(root) / experiment / backend
+    runs = [load_trace(p) for p in folder.glob("seed-*") if (p / "trace.npz").exists()]
+    return sorted(runs, key=lambda r: r.seed)
+
+
+# ---- shipped data --------------------------------------------------------------------------------
+
+def shipped_root() -> Path:
+    """Folder of the study's shipped results inside the installed package."""
+    return Path(str(DATA_ROOT / "results"))
+
+
+def load_original(experiment: str) -> list[Run]:
+    """The original study's runs of ``experiment`` (e.g. "a2c-cheetah"), from package data.
+
+    Arrays keep the original keys' meaning; ``best_eval_return`` is its best 100-episode mean.
+    """
+    folder = Path(str(DATA_ROOT / "original"))
+    files = sorted(folder.glob(f"{experiment}-seed*.npz"),
+                   key=lambda p: int(p.stem.rsplit("seed", 1)[1]))
+    if not files:
+        known = sorted({p.stem.rsplit("-seed", 1)[0] for p in folder.glob("*.npz")})
+        raise ValueError(f"no original runs for {experiment!r}; available: {known}")
+    runs = []
+    for f in files:
+        data = load_npz(f)
+        if str(data.pop("format", "")) != "course_rl.original/1":
+            raise ResultsError(f"{f} is not an original-study trace")
+        runs.append(Run(f, None, experiment, int(f.stem.rsplit("seed", 1)[1]), data))
+    return runs

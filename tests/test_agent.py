@@ -1,0 +1,113 @@
+"""The agent and the training loop: learning signals, validation, resuming."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from course_rl import config as configs
+from course_rl import policy as mix
+from course_rl.agent import Agent
+from course_rl.config import Config
+from course_rl.results import load_trace
+from course_rl.training import train
+
+BANDIT = Config(name="bandit", task="cartpole", episodes=10, actor_count=1, hidden_sizes=(16,),
+                n_modes=1, policy_lr=1e-2, value_lr=1e-2, discount=0.9, persistence=0.0,
+                entropy_weight=0.0, minibatch_size=64, epochs=1)
+
+
+def one_step_episodes(obs, actions, rewards):
+    return [(obs[i:i + 1], actions[i:i + 1], rewards[i:i + 1], False, obs[i]) for i in range(len(obs))]
+
+
+def test_one_update_raises_log_prob_of_a_positive_advantage_action():
+    cfg = BANDIT.replace(n_modes=3, policy_lr=1e-3, value_lr=1e-9, minibatch_size=1)
+    agent = Agent(cfg, (2,), (2,), seed=1)
+    obs = np.array([[0.3, -0.2]], np.float32)
+    action = np.array([[0.4, -0.4]], np.float32)
+    logp = lambda: float(mix.log_prob(agent.policy(obs), tf.constant(action), 2)[0])
+    baseline = float(agent.values(obs)[0])
+    before = logp()
+    agent.update(one_step_episodes(obs, action, np.array([baseline + 1.0])))
+    assert logp() > before
+    # and a negative advantage lowers it
+    before = logp()
+    agent.update(one_step_episodes(obs, action, np.array([float(agent.values(obs)[0]) - 1.0])))
+    assert logp() < before
+
+
+def test_reinforce_solves_a_one_step_continuous_bandit():
+    """Reward -(a - 0.6)^2: the greedy action must move to 0.6."""
+    agent = Agent(BANDIT, (1,), (1,), seed=0)
+    obs = np.ones((64, 1), np.float32)
+    start = float(agent.act(obs[:1], agent.make_sampler(1), temp=0)[0, 0])
+    for _ in range(250):
+        sampler = agent.make_sampler(64)
+        sampler.refresh()
+        a = agent.act(obs, sampler)
+        agent.update(one_step_episodes(obs, a, -(a[:, 0].astype(np.float64) - 0.6) ** 2))
+    final = float(agent.act(obs[:1], agent.make_sampler(1), temp=0)[0, 0])
+    assert abs(start - 0.6) > 0.2
+    assert final == pytest.approx(0.6, abs=0.05)
+
+
+def test_update_is_compiled_once():
+    agent = Agent(BANDIT, (1,), (1,), seed=0)
+    for n in (3, 70, 200):
+        obs = np.ones((n, 1), np.float32)
+        agent.update(one_step_episodes(obs, np.zeros((n, 1), np.float32), np.zeros(n)))
+    assert agent._train.experimental_get_tracing_count() == 1
+
+
+def test_numpy_acting_matches_keras():
+    agent = Agent(BANDIT.replace(hidden_sizes=(8, 5), n_modes=2), (3,), (2,), seed=2)
+    x = np.random.default_rng(0).normal(size=(7, 3)).astype(np.float32)
+    np.testing.assert_allclose(agent.fast_policy(x), agent.policy(x).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(agent.fast_value(x), agent.value(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("persistence", 1.0, "persistence"), ("persistence", -0.1, "persistence"),
+    ("entropy_weight", -0.01, "entropy_weight"), ("n_modes", 0, "n_modes"),
+    ("policy_lr", 0.0, "policy_lr"), ("value_lr", -1e-3, "value_lr"),
+    ("actor_count", 0, "actor_count"), ("task", "pendulum", "pendulum"),
+])
+def test_bad_hyperparameters_are_refused(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        BANDIT.replace(**{field: value})
+
+
+def test_original_configs_match_the_study():
+    c = configs.get("a2c-cheetah")
+    assert (c.actor_count, c.cycles, c.hidden_sizes, c.n_modes, c.entropy_weight) == (10, 250, (160, 80), 3, 0.05)
+    assert len(c.eval_cycles) + 1 == 51
+    r = configs.get("reinforce-cartpole")
+    assert (r.n_modes, r.discount, r.persistence, len(r.eval_cycles) + 1) == (1, 0.95, 0.965, 81)
+    assert len(configs.get("a2c-cartpole").eval_cycles) + 1 == 81
+    with pytest.raises(ValueError, match="no-such"):
+        configs.get("no-such")
+
+
+SHORT = Config(name="short", task="cartpole", episodes=12, actor_count=3, hidden_sizes=(8,),
+               n_modes=2, policy_lr=1e-3, value_lr=1e-3, discount=0.95, persistence=0.9,
+               entropy_weight=0.01, eval_every=6, eval_episodes=5)
+
+
+def test_interrupted_run_resumes_to_the_same_trace(tmp_path):
+    whole = train(SHORT, seed=3, out=tmp_path / "whole", progress=False)
+    assert train(SHORT, seed=3, out=tmp_path / "cut", progress=False, stop_after_cycles=2) is None
+    assert (tmp_path / "cut" / "checkpoint.npz").exists()
+    resumed = train(SHORT, seed=3, out=tmp_path / "cut", progress=False)
+    assert not (tmp_path / "cut" / "checkpoint.npz").exists()
+    for key in ("training_episode_returns", "eval_episode_returns", "value_rmse", "mean_objective",
+                "best_eval_return", "env_steps"):
+        np.testing.assert_array_equal(whole[key], resumed[key], err_msg=key)
+    assert whole["eval_episode_returns"].shape == (3, 5)  # cycles 0 and 2, and the end
+    # a finished run is loaded, not recomputed
+    again = train(SHORT, seed=3, out=tmp_path / "cut", progress=False)
+    assert again["wall_time"] == resumed["wall_time"]
+    # another config in the same folder is refused
+    with pytest.raises(ValueError, match="another config"):
+        train(SHORT.replace(entropy_weight=0.02), seed=3, out=tmp_path / "cut", progress=False)

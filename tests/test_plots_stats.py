@@ -1,0 +1,177 @@
+"""Statistics and figures: checked against independent computations and the original's table."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from scipy import stats as st
+
+from course_rl import plots, results, stats
+from course_rl.config import Config
+
+
+@pytest.fixture(scope="module")
+def original():
+    return {name: results.load_original(name) for name in
+            ("reinforce-cartpole", "a2c-cartpole", "reinforce-cheetah", "a2c-cheetah")}
+
+
+# ---- running_mean --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 3, 100, 250])
+def test_running_mean_matches_a_loop(n):
+    x = np.random.default_rng(n).normal(size=200)
+    expected = [x[max(0, i + 1 - n):i + 1].mean() for i in range(x.size)]
+    np.testing.assert_allclose(plots.running_mean(x, n), expected, rtol=1e-12, atol=1e-12)
+
+
+# ---- stats ---------------------------------------------------------------------------------------
+
+def test_describe_matches_numpy_and_scipy():
+    x = np.random.default_rng(0).normal(10, 3, size=17)
+    d = stats.describe(x)
+    mean = sum(x) / len(x)
+    std = np.sqrt(sum((v - mean) ** 2 for v in x) / len(x))          # population (ddof=0)
+    half = st.t.ppf(0.975, len(x) - 1) * np.std(x, ddof=1) / np.sqrt(len(x))
+    assert d.n == 17
+    np.testing.assert_allclose([d.mean, d.std, d.ci_low, d.ci_high],
+                               [mean, std, mean - half, mean + half], rtol=1e-12)
+    assert str(d) == f"{mean:.2f} +/- {std:.2f}"
+    one = stats.describe([4.0])
+    assert (one.n, one.mean, one.std) == (1, 4.0, 0.0) and np.isnan(one.ci_low)
+    with pytest.raises(ValueError):
+        stats.describe([])
+
+
+@pytest.mark.parametrize("name, seeds_below, n, printed", [
+    ("reinforce-cartpole", None, 20, "814.14 +/- 226.46"),
+    ("a2c-cartpole", None, 20, "627.33 +/- 258.67"),
+    ("reinforce-cheetah", 12, 12, "40.71 +/- 43.26"),
+    ("a2c-cheetah", None, 10, "19.78 +/- 2.45"),
+])
+def test_describe_reproduces_the_original_table(original, name, seeds_below, n, printed):
+    runs = original[name]
+    if seeds_below is not None:
+        runs = [r for r in runs if r.seed < seeds_below]
+    d = stats.describe(stats.best_returns(runs))
+    assert d.n == n
+    assert f"{d.mean:.2f} +/- {d.std:.2f}" == printed
+
+
+def test_complete_runs_drops_the_interrupted_reinforce_cheetah_seeds(original):
+    runs = stats.complete_runs(original["reinforce-cheetah"])
+    assert [r.seed for r in runs] == list(range(12))
+    assert len(stats.complete_runs(original["a2c-cheetah"])) == 10
+
+
+def test_compare_welch_and_bootstrap():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(100, 5, size=12), rng.normal(20, 5, size=9)
+    c = stats.compare(a, b)
+    t, p = st.ttest_ind(a, b, equal_var=False)
+    assert c.welch_t == pytest.approx(t) and c.welch_p == pytest.approx(p)
+    assert c.difference == pytest.approx(a.mean() - b.mean())
+    assert stats.compare(a, b) == c                                   # seeded
+    # symmetric samples, difference of means exactly 80: the bootstrap distribution is
+    # symmetric about 80 and every resampled difference lies in [70, 90]
+    a, b = 100 + np.arange(-5.0, 6.0), 20 + np.linspace(-5, 5, 9)
+    c = stats.compare(a, b)
+    assert c.difference == pytest.approx(80)
+    assert 70 <= c.bootstrap_low < 80 < c.bootstrap_high <= 90
+    assert c.welch_p < 1e-10
+
+
+# ---- figures -------------------------------------------------------------------------------------
+
+def line_lengths(ax):
+    return [len(line.get_xdata()) for line in ax.get_lines()]
+
+
+def test_training_curves_of_the_original_a2c_cheetah(original):
+    runs = original["a2c-cheetah"]                      # 10 runs, 250 cycles of 10, 51 evals
+    fig = plots.training_curves(runs)
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    train, greedy, rmse, objective = fig.axes
+    for ax in (train, rmse, objective):
+        assert line_lengths(ax) == [250] * 11          # each run, then the mean
+        assert len(ax.collections) == 1                # the 95% band
+    assert line_lengths(greedy) == [51] * 11
+    x = greedy.get_lines()[0].get_xdata()
+    np.testing.assert_array_equal(x, np.r_[np.arange(0, 2500, 50), 2500])
+    np.testing.assert_array_equal(train.get_lines()[0].get_xdata()[:2], [5, 15])
+    mean = np.mean([r["eval_episode_returns"].mean(axis=1) for r in runs], axis=0)
+    np.testing.assert_allclose(greedy.get_lines()[-1].get_ydata(), mean)
+
+
+def test_training_curves_of_one_actor_runs_use_running_means(original):
+    runs = original["reinforce-cartpole"][:3]
+    fig = plots.training_curves(runs)
+    train, greedy, *_ = fig.axes
+    assert line_lengths(train) == [4000] * 4 and line_lengths(greedy) == [81] * 4
+    expected = plots.running_mean(runs[0]["training_episode_returns"][:, 0], 100)
+    np.testing.assert_allclose(train.get_lines()[0].get_ydata(), expected)
+    one = plots.training_curves(runs[:1])
+    assert all(len(ax.collections) == 0 for ax in one.axes)   # no band for a single run
+
+
+def test_training_curves_truncate_the_mean_to_the_shortest_run(original):
+    runs = original["reinforce-cheetah"]                # seeds 12 and 14 were interrupted
+    lengths = {r.seed: len(r["eval_episode_returns"]) for r in runs}
+    assert (lengths[12], lengths[14]) == (18, 2)
+    fig = plots.training_curves(runs)
+    train, greedy, *_ = fig.axes
+    assert line_lengths(greedy) == [lengths[r.seed] for r in runs] + [2]
+    assert line_lengths(train) == [r["training_episode_returns"].shape[0] for r in runs] + [51]
+    seed12 = greedy.get_lines()[[r.seed for r in runs].index(12)].get_xdata()
+    assert seed12[-1] == 850                            # no final evaluation after a crash
+
+
+def test_violin_and_compare_curves_return_figures(original):
+    groups = {k: stats.best_returns(v) for k, v in original.items()}
+    groups["one run"] = np.array([3.0])
+    fig = plots.violin(groups, "original study")
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    cartpole = original["reinforce-cartpole"]
+    for key, n in (("eval", 81), ("train", 4000)):
+        fig = plots.compare_curves({"a": cartpole[:10], "b": cartpole[10:]}, key=key)
+        assert isinstance(fig, Figure)
+        assert line_lengths(fig.axes[0]) == [n, n] and len(fig.axes[0].collections) == 2
+    with pytest.raises(ValueError):
+        plots.compare_curves({"a": cartpole}, key="loss")
+
+
+def fake_run(root, name, actor_count, seed, episodes=200):
+    config = Config(name=name, task="cartpole", episodes=episodes, actor_count=actor_count,
+                    hidden_sizes=(8,), eval_every=50, eval_episodes=5)
+    rng = np.random.default_rng(seed)
+    cycles = config.cycles
+    numbers = [c * actor_count for c in config.eval_cycles] + [episodes]
+    evals = rng.uniform(0, 1000, size=(len(numbers), 5))
+    results.save_trace(results.run_dir(root, name, "pybullet", seed), config, {
+        "training_episode_returns": rng.uniform(0, 1000, size=(cycles, actor_count)),
+        "training_episode_lengths": np.full((cycles, actor_count), 1000),
+        "eval_episode_returns": evals,
+        "eval_episode_numbers": np.array(numbers),
+        "value_rmse": rng.uniform(size=cycles),
+        "mean_objective": rng.normal(size=cycles),
+        "best_eval_return": evals.mean(axis=1).max(),
+    })
+
+
+def test_write_figures(tmp_path):
+    fake_run(tmp_path, "reinforce-cartpole", 1, 0)
+    fake_run(tmp_path, "reinforce-cartpole", 1, 1)
+    fake_run(tmp_path, "a2c-cartpole", 25, 0, episodes=250)
+    out = tmp_path / "figures"
+    written = plots.write_figures(tmp_path, ["reinforce-cartpole", "a2c-cartpole", "absent"],
+                                  "pybullet", out)
+    names = sorted(p.name for p in written)
+    assert names == sorted(["reinforce-cartpole-curves.png", "reinforce-cartpole-vs-original.png",
+                            "a2c-cartpole-curves.png", "a2c-cartpole-vs-original.png",
+                            "cartpole-violin.png"])
+    for path in written:
+        assert path.parent == out and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size > 5000
