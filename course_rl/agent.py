@@ -93,7 +93,7 @@ class Agent:
             input_signature=[obs_spec, tf.TensorSpec((None,) + self.action_shape, tf.float32),
                              tf.TensorSpec((None,), tf.float32),
                              tf.TensorSpec((None, config.minibatch_size), tf.int32)],
-            reduce_retracing=True)
+            reduce_retracing=True, jit_compile=True)
 
     # ---- acting (NumPy) -------------------------------------------------------------------------
     def preprocess(self, obs: np.ndarray) -> np.ndarray:

@@ -1,0 +1,410 @@
+"""The study's two pybullet environments, rebuilt for gymnasium.
+
+The original study used pybullet-gym's ``InvertedPendulumMuJoCoEnv-v0`` and
+``HalfCheetahMuJoCoEnv-v0``. pybullet-gym is unmaintained and does not run with gymnasium, so
+this module recreates both environments from the facts of those tasks: it loads the same MJCF
+model files (shipped inside the ``pybullet`` wheel) with the same physics settings, observation
+layouts, action scaling, reset noise, rewards and terminations.
+
+Registered ids (registered when :mod:`course_rl.tasks` is imported, or by calling
+:func:`register_envs`):
+
+* ``course_rl/InvertedPendulumBullet-v0`` -- :class:`InvertedPendulumBulletEnv`, 1000-step limit.
+* ``course_rl/HalfCheetahBullet-v0`` -- :class:`HalfCheetahBulletEnv`, 1000-step limit.
+
+Most users should not use these ids directly but call :func:`course_rl.tasks.make`, which adds
+the study's reward modification (cart-pole) and 500-step cap (half-cheetah).
+
+One deliberate addition to the original settings: contact pairs are processed in a sorted
+order (pybullet's ``deterministicOverlappingPairs``), which changes no physics but makes a
+seeded episode reproducible bit for bit, whatever the environment simulated before it.
+
+Rendering: only ``render_mode="rgb_array"`` is supported. Frames come from pybullet's software
+renderer (``ER_TINY_RENDERER``), so they need no display and no OpenGL. A live ``"human"``
+window is not offered (it would need a display); show the frames in the notebook instead.
+
+Taught in notebooks/01_tasks.ipynb.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import math
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+__all__ = [
+    "HALF_CHEETAH_ID",
+    "INVERTED_PENDULUM_ID",
+    "HalfCheetahBulletEnv",
+    "InvertedPendulumBulletEnv",
+    "check_render_size",
+    "register_envs",
+    "suppress_c_output",
+]
+
+
+@contextlib.contextmanager
+def suppress_c_output() -> Iterator[None]:
+    """Silence everything the process writes to file descriptors 1 and 2 inside the block.
+
+    pybullet prints its build time to the C-level standard error when it is imported, which
+    ``contextlib.redirect_stdout``/``redirect_stderr`` cannot catch; this helper points both
+    descriptors at ``os.devnull`` for the duration of the block (flushing Python's and C's
+    buffers first and last). Python exceptions raised inside still propagate normally. If the
+    descriptors cannot be redirected, the block simply runs unchanged.
+
+    Taught in notebooks/01_tasks.ipynb.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    try:
+        saved = (os.dup(1), os.dup(2))
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        try:  # flush C stdio while it still points at devnull
+            ctypes.CDLL(None).fflush(None)
+        except (OSError, AttributeError, TypeError):
+            pass
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+with suppress_c_output():
+    import pybullet as pb
+    import pybullet_data
+
+INVERTED_PENDULUM_ID = "course_rl/InvertedPendulumBullet-v0"
+HALF_CHEETAH_ID = "course_rl/HalfCheetahBullet-v0"
+
+_MJCF_DIR = os.path.join(pybullet_data.getDataPath(), "mjcf")
+_LOAD_FLAGS = pb.URDF_USE_SELF_COLLISION | pb.URDF_USE_SELF_COLLISION_EXCLUDE_ALL_PARENTS
+_GRAVITY = 9.8
+_SOLVER_ITERATIONS = 5
+_CONTACT_ERP = 0.9  # pybullet-gym's scenes set this default contact ERP
+
+
+def check_render_size(width: Any, height: Any) -> tuple[int, int]:
+    """Check a frame size and return it as ``(width, height)`` Python ints.
+
+    Each must be a positive integer (bools are refused); otherwise a ``ValueError`` naming the
+    bad value is raised.
+
+    Taught in notebooks/01_tasks.ipynb.
+    """
+    for label, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"render {label} must be a positive integer, got {value!r}")
+    return int(width), int(height)
+
+
+class _BulletEnv(gym.Env[np.ndarray, np.ndarray]):
+    """Shared plumbing: own DIRECT physics client, physics settings, model loading, camera."""
+
+    # render_fps: 1 / 0.0165 s = 60.6 frames per simulated second, rounded.
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 61}
+
+    _model_file: str
+    _dt: float = 0.0165  # seconds of simulated time per env step
+    _substeps: int = 1
+    _camera: dict[str, float]  # distance, yaw, pitch, target_z
+    _fov: float = 60.0
+
+    def __init__(self, render_mode: str | None = None, width: int = 320, height: int = 240):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"unsupported render_mode {render_mode!r}; allowed: None, "
+                + ", ".join(repr(m) for m in self.metadata["render_modes"])
+            )
+        self.render_mode = render_mode
+        self.width, self.height = check_render_size(width, height)
+        self.client = -1
+        with suppress_c_output():
+            client = pb.connect(pb.DIRECT)
+        if client < 0:
+            raise RuntimeError("could not start a pybullet DIRECT physics client")
+        self.client = client
+        pb.setGravity(0, 0, -_GRAVITY, physicsClientId=client)
+        pb.setDefaultContactERP(_CONTACT_ERP, physicsClientId=client)
+        pb.setPhysicsEngineParameter(
+            fixedTimeStep=self._dt,
+            numSolverIterations=_SOLVER_ITERATIONS,
+            numSubSteps=self._substeps,
+            # Our one addition: sort contact pairs so that an episode depends only on its seed
+            # and actions, not on earlier episodes (no physical change; pybullet's default,
+            # used by pybullet-gym, lets floating-point rounding depend on history).
+            deterministicOverlappingPairs=1,
+            physicsClientId=client,
+        )
+        self._build_scene()
+        self._projection = pb.computeProjectionMatrixFOV(
+            fov=self._fov, aspect=self.width / self.height, nearVal=0.1, farVal=100.0,
+            physicsClientId=client,
+        )
+
+    @property
+    def dt(self) -> float:
+        """Simulated seconds per environment step."""
+        return self._dt
+
+    def _build_scene(self) -> None:
+        raise NotImplementedError
+
+    def _load_model(self) -> tuple[int, ...]:
+        """Load the MJCF model with self-collision and disable every joint's default motor."""
+        c = self.client
+        bodies = pb.loadMJCF(
+            os.path.join(_MJCF_DIR, self._model_file),
+            flags=_LOAD_FLAGS | pb.MJCF_COLORS_FROM_FILE,
+            physicsClientId=c,
+        )
+        for body in bodies:
+            n = pb.getNumJoints(body, physicsClientId=c)
+            if n:
+                pb.setJointMotorControlArray(
+                    body, list(range(n)), pb.POSITION_CONTROL,
+                    targetPositions=[0.0] * n, targetVelocities=[0.0] * n,
+                    positionGains=[0.1] * n, velocityGains=[0.1] * n, forces=[0.0] * n,
+                    physicsClientId=c,
+                )
+        return tuple(bodies)
+
+    @staticmethod
+    def _joint_index(body: int, name: str, client: int) -> int:
+        for j in range(pb.getNumJoints(body, physicsClientId=client)):
+            if pb.getJointInfo(body, j, physicsClientId=client)[1].decode() == name:
+                return j
+        raise KeyError(f"joint {name!r} not found in the model")
+
+    def _camera_target_x(self) -> float:
+        return 0.0
+
+    def render(self) -> np.ndarray | None:
+        """Return an ``(height, width, 3)`` uint8 frame, or ``None`` if render_mode is None."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array'")
+            return None
+        cam = self._camera
+        view = pb.computeViewMatrixFromYawPitchRoll(
+            cameraTargetPosition=(self._camera_target_x(), 0.0, cam["target_z"]),
+            distance=cam["distance"], yaw=cam["yaw"], pitch=cam["pitch"], roll=0.0,
+            upAxisIndex=2, physicsClientId=self.client,
+        )
+        _, _, rgba, _, _ = pb.getCameraImage(
+            self.width, self.height, view, self._projection,
+            renderer=pb.ER_TINY_RENDERER, flags=pb.ER_NO_SEGMENTATION_MASK,
+            physicsClientId=self.client,
+        )
+        rgba = np.asarray(rgba, dtype=np.uint8).reshape(self.height, self.width, 4)
+        return np.ascontiguousarray(rgba[:, :, :3])
+
+    def close(self) -> None:
+        """Disconnect the physics client (safe to call more than once)."""
+        if self.client >= 0:
+            try:
+                pb.disconnect(physicsClientId=self.client)
+            except pb.error:
+                pass
+            self.client = -1
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: modules may already be gone
+            pass
+
+
+class InvertedPendulumBulletEnv(_BulletEnv):
+    """Cart-pole (inverted pendulum) on pybullet, as pybullet-gym's InvertedPendulumMuJoCoEnv-v0.
+
+    * Physics: one 0.0165 s step per env step, 5 solver iterations, gravity 9.8, model
+      ``mjcf/inverted_pendulum.xml`` loaded with self-collision, no ground.
+    * Observation (4,) float32: ``[cart x, pole angle, cart velocity, pole angular velocity]``.
+    * Action (1,) in [-1, 1]: slider force ``100 * clip(a, -1, 1)`` newtons (torque control).
+    * Reset: cart at 0, pole angle ~ U(-0.1, 0.1), zero velocities (drawn from ``np_random``).
+    * Reward +1 every step; terminated when ``|angle| > 0.2`` or the state is not finite.
+    * Time limit (registration): 1000 steps.
+
+    Rendering (``render_mode="rgb_array"``): a fixed side view of the rail, cart and pole.
+
+    Taught in notebooks/01_tasks.ipynb.
+    """
+
+    _model_file = "inverted_pendulum.xml"
+    _substeps = 1
+    _camera = {"distance": 2.0, "yaw": 0.0, "pitch": -5.0, "target_z": 0.25}
+    force_scale = 100.0
+    angle_limit = 0.2
+
+    def __init__(self, render_mode: str | None = None, width: int = 320, height: int = 240):
+        super().__init__(render_mode=render_mode, width=width, height=height)
+        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(4,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def _build_scene(self) -> None:
+        c = self.client
+        rail, cart = self._load_model()
+        self.robot = cart
+        self.rail = rail
+        self.slider = self._joint_index(cart, "slider", c)
+        self.hinge = self._joint_index(cart, "hinge", c)
+        self._joints = [self.slider, self.hinge]
+
+    def _observe(self) -> np.ndarray:
+        (x, vx, _, _), (theta, vtheta, _, _) = pb.getJointStates(
+            self.robot, self._joints, physicsClientId=self.client
+        )
+        return np.array((x, theta, vx, vtheta), dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode: cart at 0, pole angle ~ U(-0.1, 0.1), at rest."""
+        super().reset(seed=seed)
+        c, body = self.client, self.robot
+        angle = float(self.np_random.uniform(-0.1, 0.1))
+        pb.resetJointState(body, self.slider, 0.0, 0.0, physicsClientId=c)
+        pb.resetJointState(body, self.hinge, angle, 0.0, physicsClientId=c)
+        return self._observe(), {}
+
+    def step(self, action):
+        """Push the cart with ``100 * clip(action)`` N for one 0.0165 s step."""
+        a = float(np.asarray(action, dtype=np.float64).reshape(-1)[0])
+        if not math.isfinite(a):
+            raise ValueError(f"action must be finite, got {action!r}")
+        force = self.force_scale * min(1.0, max(-1.0, a))
+        c = self.client
+        pb.setJointMotorControl2(
+            self.robot, self.slider, pb.TORQUE_CONTROL, force=force, physicsClientId=c
+        )
+        pb.stepSimulation(physicsClientId=c)
+        obs = self._observe()
+        terminated = bool(not np.isfinite(obs).all() or abs(obs[1]) > self.angle_limit)
+        return obs, 1.0, terminated, False, {}
+
+
+class HalfCheetahBulletEnv(_BulletEnv):
+    """Half-cheetah on pybullet, as pybullet-gym's HalfCheetahMuJoCoEnv-v0.
+
+    * Physics: 4 substeps of 0.0165/4 s per env step (dt = 0.0165 s), 5 solver iterations,
+      gravity 9.8, model ``mjcf/half_cheetah.xml`` loaded with self-collision; every body part
+      has lateral friction 0.8, spinning and rolling friction 0.1, restitution 0.5; the ground is
+      ``plane_stadium.sdf`` with lateral friction 0.8 and restitution 0.5.
+    * Observation (17,) float32 (MuJoCo's layout): positions of
+      ``[rootz, rooty, bthigh, bshin, bfoot, fthigh, fshin, ffoot]``, then the 9 velocities of
+      ``[rootx, rootz, rooty, bthigh, bshin, bfoot, fthigh, fshin, ffoot]``.
+    * Action (6,) in [-1, 1], joints ``[bthigh, bshin, bfoot, fthigh, fshin, ffoot]``;
+      torque ``clip(a, -1, 1) * power`` with ``power = (120, 90, 60, 140, 60, 30)``.
+    * Reset: all 9 joints (root slides and hinge included) ~ U(-0.1, 0.1), zero velocities.
+    * Reward: ``(torso x after - torso x before) / dt - 0.1 * sum(a**2)``. As in pybullet-gym,
+      the control cost uses the action as given, the torque its clipped value. Never terminates.
+      The torso's x position equals the ``rootx`` slide joint's position (the torso link's
+      centre of mass sits on that joint), so it is read from the same batched joint query.
+    * Time limit (registration): 1000 steps.
+
+    Rendering (``render_mode="rgb_array"``): a side view whose camera follows the torso's x
+    position over a checkered ground, so the cheetah stays in frame however far it runs.
+
+    Taught in notebooks/01_tasks.ipynb.
+    """
+
+    _model_file = "half_cheetah.xml"
+    _substeps = 4
+    _camera = {"distance": 3.0, "yaw": 0.0, "pitch": -20.0, "target_z": 0.35}
+    joint_names = ("ignorex", "ignorez", "ignorey", "bthigh", "bshin", "bfoot",
+                   "fthigh", "fshin", "ffoot")
+    power = np.array([120.0, 90.0, 60.0, 140.0, 60.0, 30.0])
+    control_cost_weight = 0.1
+
+    def __init__(self, render_mode: str | None = None, width: int = 320, height: int = 240):
+        super().__init__(render_mode=render_mode, width=width, height=height)
+        self.observation_space = spaces.Box(-np.inf, np.inf, shape=(17,), dtype=np.float32)
+        self.action_space = spaces.Box(-1.0, 1.0, shape=(6,), dtype=np.float32)
+        self._x_before = 0.0
+
+    def _build_scene(self) -> None:
+        c = self.client
+        ground = pb.loadSDF(
+            os.path.join(pybullet_data.getDataPath(), "plane_stadium.sdf"), physicsClientId=c
+        )
+        for g in ground:
+            pb.changeDynamics(g, -1, lateralFriction=0.8, restitution=0.5, physicsClientId=c)
+        self.ground = tuple(ground)
+        (body,) = self._load_model()
+        self.robot = body
+        for link in range(pb.getNumJoints(body, physicsClientId=c)):
+            pb.changeDynamics(
+                body, link, lateralFriction=0.8, spinningFriction=0.1, rollingFriction=0.1,
+                restitution=0.5, physicsClientId=c,
+            )
+        self._joints = [self._joint_index(body, n, c) for n in self.joint_names]
+        self._motors = self._joints[3:]
+        self.rootx = self._joints[0]
+
+    def _read(self) -> tuple[np.ndarray, float]:
+        """One batched query: the observation and the torso's x position."""
+        states = pb.getJointStates(self.robot, self._joints, physicsClientId=self.client)
+        pos, vel, _, _ = zip(*states)
+        return np.array(pos[1:] + vel, dtype=np.float32), pos[0]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode: all 9 joints ~ U(-0.1, 0.1), at rest."""
+        super().reset(seed=seed)
+        c, body = self.client, self.robot
+        start = self.np_random.uniform(-0.1, 0.1, size=len(self._joints))
+        for j, q in zip(self._joints, start.tolist()):
+            pb.resetJointState(body, j, q, 0.0, physicsClientId=c)
+        obs, self._x_before = self._read()
+        return obs, {}
+
+    def step(self, action):
+        """Apply ``clip(action) * power`` torques for one step (4 physics substeps)."""
+        a = np.asarray(action, dtype=np.float64).reshape(6)
+        cost = float(np.dot(a, a))
+        if not math.isfinite(cost):
+            raise ValueError(f"action must be finite, got {action!r}")
+        client, body = self.client, self.robot
+        pb.setJointMotorControlArray(
+            body, self._motors, pb.TORQUE_CONTROL,
+            forces=(np.minimum(np.maximum(a, -1.0), 1.0) * self.power).tolist(),
+            physicsClientId=client,
+        )
+        pb.stepSimulation(physicsClientId=client)
+        pos, vel, _, _ = zip(*pb.getJointStates(body, self._joints, physicsClientId=client))
+        x = pos[0]
+        reward = (x - self._x_before) / self._dt - self.control_cost_weight * cost
+        self._x_before = x
+        return np.array(pos[1:] + vel, dtype=np.float32), reward, False, False, {}
+
+    def _camera_target_x(self) -> float:
+        return pb.getJointState(self.robot, self.rootx, physicsClientId=self.client)[0]
+
+
+def register_envs() -> None:
+    """Register both environments with gymnasium (does nothing if already registered).
+
+    Taught in notebooks/01_tasks.ipynb.
+    """
+    for env_id, entry_point in (
+        (INVERTED_PENDULUM_ID, "course_rl.bullet_envs:InvertedPendulumBulletEnv"),
+        (HALF_CHEETAH_ID, "course_rl.bullet_envs:HalfCheetahBulletEnv"),
+    ):
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry_point, max_episode_steps=1000)
