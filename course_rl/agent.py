@@ -23,6 +23,8 @@ from .config import Config
 from .networks import NumpyMLP, policy_network, value_network
 from .returns import n_step_targets
 
+CHUNK = 16  # minibatches per compiled call
+
 
 class RunningNormalizer:
     """Running mean and variance of observations (Chan et al.'s parallel update)."""
@@ -87,13 +89,16 @@ class Agent:
         self.fast_policy = NumpyMLP(self.policy)
         self.fast_value = NumpyMLP(self.value)
 
-        obs_spec = tf.TensorSpec((None,) + self.obs_shape, tf.float32)
-        self._train = tf.function(
-            self._train_cycle,
-            input_signature=[obs_spec, tf.TensorSpec((None,) + self.action_shape, tf.float32),
-                             tf.TensorSpec((None,), tf.float32),
-                             tf.TensorSpec((None, config.minibatch_size), tf.int32)],
-            reduce_retracing=True, jit_compile=True)
+        # XLA compiles for fixed shapes only: one function for a chunk of CHUNK minibatches and
+        # one for a single minibatch, so any number of minibatches reuses two compilations.
+        self._train = {}
+        for chunk in (CHUNK, 1):
+            mb = config.minibatch_size
+            self._train[chunk] = tf.function(
+                self._train_minibatches, jit_compile=True,
+                input_signature=[tf.TensorSpec((chunk, mb) + self.obs_shape, tf.float32),
+                                 tf.TensorSpec((chunk, mb) + self.action_shape, tf.float32),
+                                 tf.TensorSpec((chunk, mb), tf.float32)])
 
     # ---- acting (NumPy) -------------------------------------------------------------------------
     def preprocess(self, obs: np.ndarray) -> np.ndarray:
@@ -106,7 +111,7 @@ class Agent:
     def make_sampler(self, n_actors: int) -> mix.MixturePolicySampler:
         """Persistent exploration noise for ``n_actors`` actors."""
         return mix.MixturePolicySampler(n_actors, self.action_shape, self.config.n_modes,
-                                        self.config.persistence, self.rng)
+                                        self.config.persistence, self.rng, self.config.squash_means)
 
     def act(self, obs: np.ndarray, sampler: mix.MixturePolicySampler, temp: float = 1.0,
             rows=slice(None)) -> np.ndarray:
@@ -115,7 +120,7 @@ class Agent:
         ``temp == 0`` acts greedily and needs no sampler."""
         outputs = self.fast_policy(self.preprocess(obs))
         if temp == 0:
-            return mix.greedy_actions(outputs, self.action_dim)
+            return mix.greedy_actions(outputs, self.action_dim, self.config.squash_means)
         return sampler.select(outputs, temp, rows)
 
     def values(self, obs: np.ndarray) -> np.ndarray:
@@ -164,15 +169,24 @@ class Agent:
             # the statistics move only between cycles, so acting and learning see one scaling
             self.normalizer.update(obs)
             self._shift, self._factor = self.normalizer.scale()
-        x = self.preprocess(obs)
-        index = self.minibatch_indices(len(x))
-        total_objective, total_value_loss = self._train(x, actions, targets, index)
+        index = self.minibatch_indices(len(obs))
+        x, a, g = self.preprocess(obs)[index], actions[index], targets[index]
+        total_objective = total_value_loss = 0.0
+        start = 0
+        while start < len(index):
+            chunk = CHUNK if len(index) - start >= CHUNK else 1
+            part = slice(start, start + chunk)
+            objective, value_loss = self._train[chunk](x[part], a[part], g[part])
+            total_objective += float(objective)
+            total_value_loss += float(value_loss)
+            start += chunk
         self.fast_policy.update(self.policy)
         self.fast_value.update(self.value)
         used = index.size
-        return (float(np.sqrt(float(total_value_loss) / used)), float(total_objective) / used)
+        return float(np.sqrt(total_value_loss / used)), total_objective / used
 
-    def _train_cycle(self, obs, actions, targets, index):
+    def _train_minibatches(self, obs, actions, targets):
+        """Gradient steps on minibatches ``obs[i], actions[i], targets[i]``, one after another."""
         import tensorflow as tf
         cfg = self.config
         policy_vars = self.policy.trainable_variables
@@ -185,11 +199,8 @@ class Agent:
 
         total_objective = tf.constant(0.0)
         total_value_loss = tf.constant(0.0)
-        for i in tf.range(tf.shape(index)[0]):
-            batch = index[i]
-            s = tf.gather(obs, batch)
-            a = tf.gather(actions, batch)
-            g = tf.gather(targets, batch)
+        for i in tf.range(tf.shape(obs)[0]):
+            s, a, g = obs[i], actions[i], targets[i]
             with tf.GradientTape() as value_tape:
                 advantage = g - self.value(s, training=True)[:, 0]
                 value_loss = tf.reduce_sum(tf.square(advantage))
@@ -201,11 +212,11 @@ class Agent:
                 advantage = (advantage - mean) / (tf.sqrt(var) + 1e-8)
             with tf.GradientTape() as policy_tape:
                 out = self.policy(s, training=True)
-                objective = tf.reduce_sum(mix.log_prob(out, a, self.action_dim) * advantage)
+                objective = tf.reduce_sum(mix.log_prob(out, a, self.action_dim, cfg.squash_means) * advantage)
                 if cfg.entropy_weight > 0:
                     bonus = mix.entropy_upper_bound(out, self.action_dim)
                     if cfg.edge_penalty:
-                        bonus -= mix.edge_penalty(out)
+                        bonus -= mix.edge_penalty(out, cfg.squash_means)
                     objective += cfg.entropy_weight * tf.reduce_sum(bonus)
                 loss = -objective
             policy_grads = policy_tape.gradient(loss, policy_vars)

@@ -46,6 +46,8 @@ class Config:
     """Probability of keeping an actor's exploration noise for another step, in [0, 1)."""
     entropy_weight: float = 0.05
     """Weight beta of the entropy bonus in the policy objective (0 = REINFORCE), >= 0."""
+    squash_means: bool = False
+    """Squash mode means into [-1, 1] with tanh instead of clipping them (see policy.squash_means)."""
     edge_penalty: bool = True
     """Subtract the original's ``w * mu^4`` penalty on means near +/-1 from the entropy bonus."""
     n_steps: int = 0
@@ -206,3 +208,28 @@ def get(name: str) -> Config:
     except KeyError:
         raise ValueError(f"unknown experiment {name!r}; known experiments: "
                          f"{', '.join(sorted(EXPERIMENTS))}") from None
+
+
+# ---- the persistence x entropy-weight sweep behind the notebooks' sliders ------------------------
+SWEEP_PERSISTENCE = (0.0, 0.5, 0.8, 0.965, 0.99)
+SWEEP_ENTROPY = (0.0, 0.05, 0.2)
+
+
+def sweep_name(persistence: float, entropy_weight: float) -> str:
+    """Experiment name of one grid point, e.g. ``a2c-cartpole-sweep-p0.965-b0.05``."""
+    return f"a2c-cartpole-sweep-p{persistence:g}-b{entropy_weight:g}"
+
+
+def sweep_configs() -> list[Config]:
+    """Short A2C cart-pole runs (1000 episodes; 20-episode evaluations every 100 episodes) over
+    the grid ``SWEEP_PERSISTENCE x SWEEP_ENTROPY``; everything else as the original A2C."""
+    return [A2C_CARTPOLE.replace(
+        name=sweep_name(p, b), persistence=p, entropy_weight=b, episodes=1000, eval_every=100,
+        eval_episodes=20,
+        description=f"Sweep point: the original A2C cart-pole with persistence {p:g} and "
+                    f"entropy weight {b:g}, trained for 1000 episodes.")
+        for p in SWEEP_PERSISTENCE for b in SWEEP_ENTROPY]
+
+
+for _config in sweep_configs():
+    register(_config)

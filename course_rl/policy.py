@@ -33,7 +33,17 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 # NumPy side: parameters and sampling
 # --------------------------------------------------------------------------------------------
 
-def mixture_params(outputs: np.ndarray, action_dim: int | None = None):
+def squash_means(raw, squash: bool):
+    """Means in [-1, 1]: clipped (the original) or squashed by tanh (``squash=True``).
+
+    Clipping has a flaw the original never hit with its tiny learning rates: once a raw mean
+    leaves [-1, 1] its gradient is zero, so a mode pushed past the edge stays there (the
+    agent then pins the actuator at full force). tanh keeps a gradient everywhere.
+    """
+    return np.tanh(raw) if squash else np.clip(raw, -1.0, 1.0)
+
+
+def mixture_params(outputs: np.ndarray, action_dim: int | None = None, squash: bool = False):
     """Weights, means and standard deviations from raw network outputs (NumPy).
 
     ``outputs`` has shape ``batch + action_shape + (K, 3)``; each returned array has shape
@@ -48,7 +58,7 @@ def mixture_params(outputs: np.ndarray, action_dim: int | None = None):
     # logits above ~700. Shifting changes nothing mathematically.
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     weights = shifted / shifted.sum(axis=-1, keepdims=True)
-    means = np.clip(outputs[..., 1], -1.0, 1.0)
+    means = squash_means(outputs[..., 1], squash)
     # Defect 1 of the original: it sampled with sigmoid(-x) but scored with sigmoid(+x), so
     # actions were judged under another distribution than the one that drew them. Here one
     # formula serves both (this one and ``_tf_params`` below).
@@ -56,9 +66,9 @@ def mixture_params(outputs: np.ndarray, action_dim: int | None = None):
     return weights, means, stds
 
 
-def mixture_density(actions, outputs, action_dim: int | None = None) -> np.ndarray:
+def mixture_density(actions, outputs, action_dim: int | None = None, squash: bool = False) -> np.ndarray:
     """Per-coordinate mixture density ``p(a_i)`` (NumPy, for teaching plots and tests)."""
-    weights, means, stds = mixture_params(outputs, action_dim)
+    weights, means, stds = mixture_params(outputs, action_dim, squash)
     z = (np.asarray(actions)[..., None] - means) / stds
     return np.sum(weights * np.exp(-0.5 * z * z) / (stds * math.sqrt(2 * math.pi)), axis=-1)
 
@@ -80,7 +90,7 @@ class MixturePolicySampler:
     """
 
     def __init__(self, n_actors: int, action_shape: tuple[int, ...], n_modes: int,
-                 persistence: float, rng: np.random.Generator):
+                 persistence: float, rng: np.random.Generator, squash: bool = False):
         check_persistence(persistence)
         if int(n_actors) < 1:
             raise ValueError(f"n_actors must be >= 1, got {n_actors!r}")
@@ -91,6 +101,7 @@ class MixturePolicySampler:
         self.action_dim = int(np.prod(self.action_shape))
         self.n_modes = int(n_modes)
         self.persistence = float(persistence)
+        self.squash = bool(squash)
         self.rng = rng
         shape = (self.n_actors,) + self.action_shape
         self.mode_noise = rng.random(shape)
@@ -115,8 +126,8 @@ class MixturePolicySampler:
         Does not refresh the noise: call ``refresh`` once per environment step first.
         """
         if temp == 0:
-            return greedy_actions(outputs, self.action_dim)
-        weights, means, stds = mixture_params(outputs, self.action_dim)
+            return greedy_actions(outputs, self.action_dim, self.squash)
+        weights, means, stds = mixture_params(outputs, self.action_dim, self.squash)
         if self.n_modes == 1:
             mu, sigma = means[..., 0], stds[..., 0]
         else:
@@ -138,10 +149,10 @@ class MixturePolicySampler:
         self.gauss_noise[...] = state["gauss_noise"]
 
 
-def greedy_actions(outputs: np.ndarray, action_dim: int | None = None) -> np.ndarray:
+def greedy_actions(outputs: np.ndarray, action_dim: int | None = None, squash: bool = False) -> np.ndarray:
     """The greedy action: the mean of the most probable mode, per coordinate (no noise)."""
     outputs = np.asarray(outputs)
-    means = np.clip(outputs[..., 1], -1.0, 1.0)
+    means = squash_means(outputs[..., 1], squash)
     mode = np.argmax(outputs[..., 0], axis=-1)[..., None]  # softmax keeps the order of logits
     return np.take_along_axis(means, mode, axis=-1)[..., 0].astype(np.float32)
 
@@ -174,15 +185,15 @@ def median_hold_time(persistence: float) -> float:
 # TensorFlow side: log-probability and entropy, used inside the compiled update
 # --------------------------------------------------------------------------------------------
 
-def _tf_params(outputs, action_dim: int):
+def _tf_params(outputs, action_dim: int, squash: bool = False):
     import tensorflow as tf
     log_weights = tf.nn.log_softmax(outputs[..., 0], axis=-1)  # max-shifted internally
-    means = tf.clip_by_value(outputs[..., 1], -1.0, 1.0)
+    means = tf.tanh(outputs[..., 1]) if squash else tf.clip_by_value(outputs[..., 1], -1.0, 1.0)
     stds = tf.sigmoid(outputs[..., 2]) / action_dim + STD_FLOOR
     return log_weights, means, stds
 
 
-def log_prob(outputs, actions, action_dim: int):
+def log_prob(outputs, actions, action_dim: int, squash: bool = False):
     """Log-density of ``actions`` (batch + action_shape) under the mixture, summed over coordinates.
 
     Computed as ``logsumexp_k(log w_k + log N(a; mu_k, sigma_k))``: finite for any finite
@@ -190,7 +201,7 @@ def log_prob(outputs, actions, action_dim: int):
     flattened its gradient far from the modes). Returns shape ``(batch,)``.
     """
     import tensorflow as tf
-    log_weights, means, stds = _tf_params(outputs, action_dim)
+    log_weights, means, stds = _tf_params(outputs, action_dim, squash)
     z = (tf.expand_dims(actions, -1) - means) / stds
     log_modes = -0.5 * tf.square(z) - tf.math.log(stds) - _LOG_SQRT_2PI
     per_coordinate = tf.reduce_logsumexp(log_weights + log_modes, axis=-1)
@@ -212,7 +223,7 @@ def entropy_upper_bound(outputs, action_dim: int):
     return tf.reduce_sum(tf.reshape(per_coordinate, [tf.shape(per_coordinate)[0], -1]), axis=-1)
 
 
-def edge_penalty(outputs):
+def edge_penalty(outputs, squash: bool = False):
     """``sum_k w_k mu_k^4`` per row: the original's penalty on means near the clip at +/-1.
 
     A clipped mean stops receiving gradient, and the Gaussian entropy formula ignores that the
@@ -220,6 +231,6 @@ def edge_penalty(outputs):
     bonus to keep modes away from the edges. Kept as a separate, named term.
     """
     import tensorflow as tf
-    log_weights, means, _ = _tf_params(outputs, 1)
+    log_weights, means, _ = _tf_params(outputs, 1, squash)
     per_coordinate = tf.reduce_sum(tf.exp(log_weights) * tf.pow(means, 4), axis=-1)
     return tf.reduce_sum(tf.reshape(per_coordinate, [tf.shape(per_coordinate)[0], -1]), axis=-1)
