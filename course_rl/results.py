@@ -53,6 +53,10 @@ REQUIRED_KEYS = ("training_episode_returns", "eval_episode_returns", "value_rmse
 DATA_ROOT = resources.files("course_rl") / "data"
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 class ResultsError(ValueError):
     """A results file is missing, corrupt, truncated or not a course_rl trace."""
 
@@ -89,6 +93,7 @@ def atomic_write(path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
