@@ -5,6 +5,8 @@ Layout of a run folder (``<root>/<experiment>/<backend>/seed-<N>/``)::
     config.json          the run's Config (course_rl.config), human-readable
     trace.npz            the run's record (numpy .npz, no pickled objects), see TRACE_KEYS
     policy.weights.h5    the best policy's weights (Keras), for videos and replays
+    normalizer.npz       only with normalize_observations: the observation mean and variance
+                         the best policy was trained with
     checkpoint.npz       only while a run is unfinished: everything needed to resume it
 
 ``trace.npz`` holds ``format`` (the string ``course_rl.trace/1``), ``config_json`` (a copy of
@@ -72,6 +74,8 @@ class Run:
     arrays: dict
     best_policy: list | None = None
     """Best policy weights, for runs trained without a folder (else see policy.weights.h5)."""
+    best_normalizer: dict | None = None
+    """Observation statistics (mean, var) of the best policy, if the run normalised them."""
 
     def __getitem__(self, key):
         return self.arrays[key]

@@ -49,6 +49,10 @@ def run_episodes(envs, agent: Agent, seeds, temp: float = 1.0, sampler=None,
     All environments act at once through one batched NumPy policy call per step. When there are
     more episodes than environments, an environment starts the next episode as soon as its
     current one ends. ``record=True`` keeps the transitions (needs one episode per env).
+
+    Pixel tasks (``tasks.latent_batch(envs)`` is not None): each environment returns its raw
+    frame and the frames of all actors are encoded together, one encoder call per step; the
+    observations are the same as the environments' own one-at-a-time encoding.
     """
     n_envs, n_episodes = len(envs), len(seeds)
     if record and n_episodes != n_envs:
@@ -60,8 +64,16 @@ def run_episodes(envs, agent: Agent, seeds, temp: float = 1.0, sampler=None,
     episode_of[:n_start] = np.arange(n_start)
     next_episode = n_start
     obs = np.zeros((n_envs,) + agent.obs_shape, np.float32)
+    latents = tasks.latent_batch(envs)
+    if latents is None:
+        steps, resets, store = [e.step for e in envs], [e.reset for e in envs], obs
+    else:  # pixel task: the envs return frames, stored here and encoded all at once per step
+        steps, resets = [e.step_frame for e in envs], [e.reset_frame for e in envs]
+        store = np.zeros((n_envs,) + latents.frame_shape, np.uint8)
     for i in range(n_start):
-        obs[i] = envs[i].reset(seed=int(seeds[i]))[0]
+        store[i] = resets[i](seed=int(seeds[i]))[0]
+    if latents is not None:
+        obs[:n_start] = latents.encode(store[:n_start], range(n_start))
     active = episode_of >= 0
     reward_sums = np.zeros(n_episodes)
     lengths = np.zeros(n_episodes, np.int64)
@@ -80,21 +92,25 @@ def run_episodes(envs, agent: Agent, seeds, temp: float = 1.0, sampler=None,
             full[rows] = actions
             log_actions.append(full)
         for action, i in zip(actions, rows):
-            o, r, terminated, trunc, _ = envs[i].step(action)
+            o, r, terminated, trunc, _ = steps[i](action)
             k = episode_of[i]
             rewards[i] = r
             reward_sums[k] += r
             lengths[k] += 1
             if terminated or trunc:
                 truncated[i] = trunc and not terminated
-                final_obs[i] = o
+                # (a last frame is encoded before the reset reseeds the env's latent noise)
+                final_obs[i] = o if latents is None else latents.encode(o[None], [i])[0]
                 if next_episode < n_episodes:
                     episode_of[i] = next_episode
-                    o = envs[i].reset(seed=int(seeds[next_episode]))[0]
+                    o = resets[i](seed=int(seeds[next_episode]))[0]
                     next_episode += 1
                 else:
                     active[i] = False
-            obs[i] = o
+            store[i] = o
+        if latents is not None:
+            live = np.flatnonzero(active)
+            obs[live] = latents.encode(store[live], live)
         if record:
             log_rewards.append(rewards)
     scores = np.array([spec.score(reward_sums[k], lengths[k]) for k in range(n_episodes)]) \
@@ -118,6 +134,7 @@ class _Recorder:
         self.eval_returns, self.eval_numbers = [], []
         self.best_eval_return = -np.inf
         self.best_policy = None
+        self.best_normalizer = None  # observation statistics that go with the best policy
         self.wall_time = 0.0
         self.env_steps = 0
 
@@ -225,6 +242,9 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
         record.restore(state)
         n_best = int(state["best/count"])
         record.best_policy = [state[f"best/w{i}"] for i in range(n_best)] if n_best else None
+        if "best/normalizer/mean" in state:
+            record.best_normalizer = {"mean": state["best/normalizer/mean"],
+                                      "var": state["best/normalizer/var"]}
         start_cycle = int(state["cycle"])
 
     def save_checkpoint(next_cycle: int):
@@ -240,6 +260,8 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
         best = record.best_policy or []
         arrays["best/count"] = np.asarray(len(best))
         arrays.update({f"best/w{i}": w for i, w in enumerate(best)})
+        if record.best_normalizer is not None:
+            arrays.update({f"best/normalizer/{k}": v for k, v in record.best_normalizer.items()})
         results.save_npz(checkpoint, arrays)
 
     def evaluate(episodes_done: int):
@@ -252,6 +274,9 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
         if mean > record.best_eval_return:
             record.best_eval_return = mean
             record.best_policy = agent.policy_weights()
+            if agent.normalizer is not None:
+                record.best_normalizer = {"mean": agent.normalizer.mean.copy(),
+                                          "var": agent.normalizer.var.copy()}
 
     bar = tqdm(total=config.cycles, initial=start_cycle, disable=not progress,
                desc=f"{config.name} seed {seed}", unit="cycle")
@@ -299,10 +324,13 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
         if record.best_policy is not None:
             save_policy_weights(folder / "policy.weights.h5", config, obs_shape, action_shape,
                                 record.best_policy)
+        if record.best_normalizer is not None:
+            results.save_npz(folder / "normalizer.npz", record.best_normalizer)
         if checkpoint.exists():
             checkpoint.unlink()
         return results.load_trace(folder)
-    return results.Run(Path("."), config, config.name, seed, arrays, record.best_policy)
+    return results.Run(Path("."), config, config.name, seed, arrays, record.best_policy,
+                       record.best_normalizer)
 
 
 def save_policy_weights(path, config: Config, obs_shape, action_shape, weights) -> None:

@@ -136,3 +136,22 @@ def test_bad_persistence_is_refused(bad):
 def test_hold_times():
     assert mix.expected_hold_time(0.95) == pytest.approx(20.0)
     assert mix.median_hold_time(0.5) == pytest.approx(1.0)
+
+
+def test_tanh_squashed_means_match_scipy_and_keep_gradients():
+    rng = np.random.default_rng(7)
+    out = random_outputs(rng, batch=8, action_shape=(2,), modes=2, scale=1.5)
+    actions = rng.uniform(-1, 1, size=(8, 2)).astype(np.float32)
+    squashed = out.copy()
+    squashed[..., 1] = np.tanh(out[..., 1])  # tanh(x) lies in [-1, 1]: the clip is then a no-op
+    ours = mix.log_prob(tf.constant(out), tf.constant(actions), 2, squash=True).numpy()
+    np.testing.assert_allclose(ours, scipy_log_density(actions, squashed, 2), rtol=1e-4, atol=1e-3)
+    # a raw mean far past the edge still gets a gradient with tanh, none with the clip
+    far = np.zeros((1, 1, 1, 3), np.float32)
+    far[..., 1] = 3.0
+    for squash, has_gradient in ((True, True), (False, False)):
+        x = tf.constant(far)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            lp = mix.log_prob(x, tf.constant([[0.0]]), 1, squash=squash)
+        assert (abs(float(tape.gradient(lp, x)[0, 0, 0, 1])) > 1e-6) == has_gradient

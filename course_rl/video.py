@@ -1,0 +1,407 @@
+"""Videos of episodes: replay a trained policy (or random actions) and embed the clip in a notebook.
+
+Three steps, each usable on its own::
+
+    from course_rl import video
+    act = video.load_policy("results/a2c-cartpole/pybullet/seed-0")   # the run's best policy
+    frames, score = video.record_episode("cartpole", act, seed=3)      # (T, H, W, 3) uint8
+    video.to_html(frames)                                              # plays inline
+
+or all at once: ``video.show_episode("cartpole", act)``.
+
+Clips are embedded in the notebook itself (base64), so they play wherever the notebook is
+opened (Jupyter, Colab, a static HTML export) without files beside it: MP4 as H.264 in
+``yuv420p`` (the only pixel format every browser decodes), or an animated GIF.
+
+Taught in notebooks/05_results.ipynb.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import policy as mix
+from . import results, tasks
+from .config import Config
+
+WEIGHTS_FILE = "policy.weights.h5"
+NORMALIZER_FILE = "normalizer.npz"
+"""Observation-normaliser statistics of a run with ``normalize_observations=True``: ``mean``
+and ``var`` arrays, as ``agent.RunningNormalizer`` holds them. (Training does not write this
+file yet; ``load_policy`` refuses such runs until it does.)"""
+
+RANDOM = "random"
+PERSISTENT_RANDOM = "persistent-random"
+
+
+# ---- a finished run's policy ---------------------------------------------------------------------
+
+class LoadedPolicy:
+    """A run's best policy as a plain function of observations (NumPy, no TensorFlow calls).
+
+    ``act(obs, temp=0.0)`` maps a batch of raw observations ``(n,) + obs_shape`` to actions
+    ``(n,) + action_shape`` (one observation without the batch axis gives one action). With
+    ``temp == 0`` (the default) the action is greedy: the mean of the most probable mode, as in
+    the study's evaluations. With ``temp > 0`` it samples with the run's persistence, keeping
+    one persistent noise per row of the batch (``reset()`` starts the noise afresh).
+    """
+
+    def __init__(self, config: Config, network, obs_shape, action_shape, seed: int = 0,
+                 normalizer: tuple[np.ndarray, np.ndarray] | None = None):
+        self.config = config
+        self.network = network  # a networks.NumpyMLP
+        self.obs_shape = tuple(obs_shape)
+        self.action_shape = tuple(action_shape)
+        self.action_dim = int(np.prod(self.action_shape))
+        self._normalizer = normalizer  # (shift, factor), as Agent.preprocess uses them
+        self._seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the persistent exploration noise (used only with ``temp > 0``)."""
+        self._rng = np.random.default_rng(self._seed)
+        self._sampler = None
+
+    def outputs(self, obs) -> np.ndarray:
+        """Raw network outputs ``(n,) + action_shape + (K, 3)`` for a batch of observations."""
+        x = np.asarray(obs, np.float32)
+        if self._normalizer is not None:
+            shift, factor = self._normalizer
+            x = np.clip((x - shift) * factor, -10.0, 10.0)
+        return self.network(x)
+
+    def __call__(self, obs, temp: float = 0.0) -> np.ndarray:
+        obs = np.asarray(obs, np.float32)
+        single = obs.shape == self.obs_shape
+        if single:
+            obs = obs[None]
+        if obs.shape[1:] != self.obs_shape:
+            raise ValueError(f"observations of shape {obs.shape[1:]} given to a policy trained on "
+                             f"{self.obs_shape} ({self.config.task})")
+        out = self.outputs(obs)
+        if temp == 0:
+            actions = mix.greedy_actions(out, self.action_dim, self.config.squash_means)
+        else:
+            if self._sampler is None or self._sampler.n_actors != len(obs):
+                self._sampler = mix.MixturePolicySampler(len(obs), self.action_shape,
+                                                         self.config.n_modes,
+                                                         self.config.persistence, self._rng,
+                                                         self.config.squash_means)
+            self._sampler.refresh()
+            actions = self._sampler.select(out, temp)
+        return actions[0] if single else actions
+
+    def __repr__(self) -> str:
+        return (f"LoadedPolicy({self.config.name!r}, task={self.config.task!r}, "
+                f"obs {self.obs_shape} -> actions {self.action_shape}, K={self.config.n_modes})")
+
+
+def _task_shapes(task: str, backend: str) -> tuple[tuple, tuple]:
+    env = tasks.make(task, backend=backend)
+    try:
+        return env.observation_space.shape, env.action_space.shape
+    finally:
+        env.close()
+
+
+def _read_normalizer(folder: Path | None, config: Config, stats: dict | None = None):
+    if not config.normalize_observations:
+        return None
+    if stats is not None:
+        mean, var = np.asarray(stats["mean"], np.float64), np.asarray(stats["var"], np.float64)
+        return mean.astype(np.float32), (1.0 / np.sqrt(var + 1e-8)).astype(np.float32)
+    file = folder / NORMALIZER_FILE if folder is not None else None
+    if file is None or not file.is_file():
+        where = f"{file} does not exist" if file is not None else "the run has no folder"
+        raise NotImplementedError(
+            f"run {config.name!r} was trained with normalize_observations=True, so its policy "
+            f"expects observations scaled by the training's running mean and variance; those "
+            f"statistics are not saved with the run ({where}), so the policy cannot be replayed")
+    return _read_normalizer(None, config, results.load_npz(file))
+
+
+def load_policy(run_or_folder, backend: str | None = None, seed: int = 0) -> LoadedPolicy:
+    """The best policy of a finished run, ready to act: ``act(obs_batch, temp=0.0) -> actions``.
+
+    Parameters
+    ----------
+    run_or_folder : path or results.Run
+        A run folder (``config.json`` and ``policy.weights.h5``, as ``training.train(out=...)``
+        writes them), or a ``results.Run``: one trained without a folder carries its best
+        weights in ``.best_policy``; one loaded from disk is read from its folder.
+    backend : str or None
+        Physics engine whose spaces fix the network's input and output shapes; by default the
+        run folder's (``<experiment>/<backend>/seed-N``), else "pybullet" (both engines give
+        the same shapes).
+    seed : int
+        Seeds the exploration noise when the policy is called with ``temp > 0``.
+
+    Raises ValueError (naming the file) when the weights or config are missing or do not fit
+    the task; NotImplementedError for runs with ``normalize_observations=True`` whose
+    normaliser statistics were not saved.
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    from .networks import NumpyMLP, policy_network
+
+    weights = folder = stats = None
+    if isinstance(run_or_folder, results.Run):
+        run = run_or_folder
+        config = run.config
+        if config is None:
+            raise ValueError(f"{run.experiment!r} is one of the original study's runs: only its "
+                             f"learning curves were kept, not its policy")
+        if run.best_policy is not None:
+            weights = [np.asarray(w) for w in run.best_policy]
+            stats = run.best_normalizer
+        elif run.path == Path("."):
+            raise ValueError(f"run {run.experiment!r} has no best policy (no evaluation finished) "
+                             f"and no folder to read {WEIGHTS_FILE} from")
+        else:
+            folder = run.path.parent if run.path.suffix == ".npz" else run.path
+    else:
+        folder = Path(run_or_folder)
+        if not folder.is_dir():
+            raise ValueError(f"no run folder at {folder}")
+        config_file = folder / "config.json"
+        if not config_file.is_file():
+            raise ValueError(f"{config_file} does not exist: {folder} is not a run folder")
+        try:
+            config = Config.from_dict(json.loads(config_file.read_text()))
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{config_file} holds no valid config ({err})") from None
+
+    if folder is not None and weights is None:
+        weights_file = folder / WEIGHTS_FILE
+        if not weights_file.is_file():
+            raise ValueError(f"{weights_file} does not exist: the run has no saved policy "
+                             f"(is it finished? runs write it when they end)")
+    if backend is None:
+        backend = folder.parent.name if folder is not None and folder.parent.name in tasks.BACKENDS \
+            else "pybullet"
+    normalizer = _read_normalizer(folder, config, stats)
+
+    obs_shape, action_shape = _task_shapes(config.task, backend)
+    model = policy_network(obs_shape, action_shape, config.n_modes, config.hidden_sizes,
+                           config.hidden_init)
+    if weights is not None:
+        expected = [tuple(w.shape) for w in model.get_weights()]
+        if [tuple(w.shape) for w in weights] != expected:
+            raise ValueError(f"best_policy weights of shapes {[w.shape for w in weights]} do not "
+                             f"fit {config.name!r} on {config.task!r} (expects {expected})")
+        model.set_weights(weights)
+    else:
+        try:
+            model.load_weights(str(weights_file))
+        except Exception as err:  # Keras raises ValueError, OSError or KeyError here
+            raise ValueError(f"cannot load {weights_file} into the policy network of "
+                             f"{config.name!r} ({config.task}, hidden {config.hidden_sizes}, "
+                             f"K={config.n_modes}): {type(err).__name__}: {err}") from None
+    return LoadedPolicy(config, NumpyMLP(model), obs_shape, action_shape, seed, normalizer)
+
+
+def _as_policy(policy):
+    """Accept a callable, None, "random", "persistent-random", a run folder or a Run."""
+    if policy is None or callable(policy) or policy in (RANDOM, PERSISTENT_RANDOM):
+        return policy
+    if isinstance(policy, (str, os.PathLike, results.Run)):
+        return load_policy(policy)
+    raise TypeError(f"policy must be a callable, None, {RANDOM!r}, {PERSISTENT_RANDOM!r}, "
+                    f"a run folder or a results.Run; got {type(policy).__name__}")
+
+
+# ---- playing an episode --------------------------------------------------------------------------
+
+def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int = 0,
+                   max_steps: int | None = None, width: int = 240, height: int = 160,
+                   every: int = 1, persistence: float = 0.931):
+    """Play one episode and keep its rendered frames: returns ``(frames, score)``.
+
+    Parameters
+    ----------
+    task : str
+        Task name ("cartpole" or "cheetah").
+    policy : callable, None, "persistent-random", run folder or results.Run
+        A function ``policy(obs_batch) -> actions`` such as ``load_policy(...)``; None (or
+        "random") for uniform random actions in [-1, 1]; "persistent-random" for the original
+        study's data-collection actor: a standard Gaussian action, redrawn with probability
+        ``1 - persistence`` at each step and held otherwise (clipped to [-1, 1]).
+    backend, seed : str, int
+        Physics engine, and the episode's reset seed (also seeds random actions).
+    max_steps : int or None
+        Stop after this many steps (default: the task's episode cap).
+    width, height : int
+        Frame size in pixels.
+    every : int
+        Keep every ``every``-th frame (the first frame, after reset, is always kept):
+        rendering costs more than the physics, and 2 turns the environments' ~61 steps per
+        simulated second into a real-time 30 fps clip.
+    persistence : float
+        Persistence of the "persistent-random" actor (default: the study's cheetah value).
+
+    Returns
+    -------
+    frames : uint8 array (T, height, width, 3)
+    score : float
+        The task's reported score of the steps played (``tasks.TASKS[task].score``).
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    if not (isinstance(every, (int, np.integer)) and every >= 1):
+        raise ValueError(f"every must be an integer >= 1, got {every!r}")
+    if max_steps is not None and not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
+        raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
+    if task not in tasks.TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {sorted(tasks.TASKS)}")
+    spec = tasks.TASKS[task]
+    policy = _as_policy(policy)
+    env = tasks.make(task, backend=backend, seed=seed, render_mode="rgb_array",
+                     width=width, height=height)
+    try:
+        obs, _ = env.reset(seed=seed)
+        shape = env.action_space.shape
+        if policy == PERSISTENT_RANDOM:
+            mix.check_persistence(persistence)
+            rng = np.random.default_rng(seed)
+            held = rng.normal(size=shape)
+        if isinstance(policy, LoadedPolicy):
+            policy.reset()
+        frames = [env.render()]
+        reward_sum, steps = 0.0, 0
+        limit = max_steps if max_steps is not None else spec.max_episode_steps
+        done = False
+        while not done and steps < limit:
+            if policy is None or policy == RANDOM:
+                action = env.action_space.sample()
+            elif policy == PERSISTENT_RANDOM:
+                # as the original's RandomAgent: redraw with probability 1 - persistence
+                if rng.random() > persistence:
+                    held = rng.normal(size=shape)
+                action = np.clip(held, -1.0, 1.0).astype(np.float32)
+            else:
+                action = np.asarray(policy(np.asarray(obs, np.float32)[None]), np.float32)[0]
+            obs, reward, terminated, truncated, _ = env.step(action)
+            reward_sum += float(reward)
+            steps += 1
+            done = terminated or truncated
+            if steps % every == 0:
+                frames.append(env.render())
+    finally:
+        env.close()
+    return np.stack(frames).astype(np.uint8), spec.score(reward_sum, steps)
+
+
+# ---- embedding ---------------------------------------------------------------------------------
+
+def _even(frames: np.ndarray) -> np.ndarray:
+    """Pad height and width to even sizes (H.264 in yuv420p halves both for colour)."""
+    h, w = frames.shape[1:3]
+    if h % 2 or w % 2:
+        frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    return frames
+
+
+def _check_frames(frames) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim == 3:  # grey frames
+        frames = np.repeat(frames[..., None], 3, axis=-1)
+    if frames.ndim != 4 or frames.shape[-1] not in (3, 4) or len(frames) == 0:
+        raise ValueError(f"frames must be a non-empty (T, H, W, 3) array, got shape {frames.shape}")
+    if frames.dtype != np.uint8:
+        if np.issubdtype(frames.dtype, np.floating) and frames.max() <= 1.0:
+            frames = frames * 255.0
+        frames = np.clip(frames, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(frames[..., :3])
+
+
+def encode_mp4(frames, fps: float = 30, crf: int = 28) -> bytes:
+    """H.264 MP4 bytes (yuv420p, even sizes, ``+faststart`` so browsers play it at once).
+
+    ``crf`` is x264's constant rate factor: 18 is visually lossless, 28 (the default) keeps
+    rendered scenes sharp at a few kB per second of 240x160 video.
+    """
+    import imageio_ffmpeg
+
+    frames = _even(_check_frames(frames))
+    h, w = frames.shape[1:3]
+    fd, path = tempfile.mkstemp(suffix=".mp4")
+    os.close(fd)
+    try:
+        writer = imageio_ffmpeg.write_frames(
+            path, (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", quality=None,
+            macro_block_size=2, ffmpeg_log_level="error",
+            output_params=["-crf", str(int(crf)), "-preset", "medium", "-movflags", "+faststart",
+                           "-threads", "1"])
+        writer.send(None)
+        for frame in frames:
+            writer.send(frame)
+        writer.close()
+        return Path(path).read_bytes()
+    finally:
+        os.remove(path)
+
+
+def encode_gif(frames, fps: float = 30) -> bytes:
+    """Animated GIF bytes that loop forever (GIF stores delays in 1/100 s: fps is rounded)."""
+    import imageio.v3 as iio
+
+    frames = _check_frames(frames)
+    return iio.imwrite("<bytes>", frames, extension=".gif", duration=1000.0 / fps, loop=0)
+
+
+def to_html(frames, fps: float = 30, fmt: str = "mp4", caption: str | None = None):
+    """Embed frames in the notebook as a looping clip: an ``IPython.display.HTML``.
+
+    ``fmt="mp4"``: a ``<video controls autoplay loop muted>`` with H.264 data inline (small:
+    a 10 s 240x160 clip is well under 100 kB). ``fmt="gif"``: an ``<img>`` (bigger, but plays in
+    places that show no video). ``caption`` is shown under the clip.
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    from IPython.display import HTML
+
+    frames = _check_frames(frames)
+    h, w = frames.shape[1:3]
+    if fmt == "mp4":
+        data = base64.b64encode(encode_mp4(frames, fps)).decode("ascii")
+        body = (f'<video width="{w + w % 2}" height="{h + h % 2}" controls autoplay loop muted '
+                f'playsinline><source src="data:video/mp4;base64,{data}" type="video/mp4">'
+                f'Your browser does not play H.264 video.</video>')
+    elif fmt == "gif":
+        data = base64.b64encode(encode_gif(frames, fps)).decode("ascii")
+        body = f'<img width="{w}" height="{h}" src="data:image/gif;base64,{data}">'
+    else:
+        raise ValueError(f"fmt={fmt!r}: choose 'mp4' or 'gif'")
+    if caption:
+        body = (f'<figure style="margin:0">{body}<figcaption style="font-size:90%">'
+                f'{html.escape(caption)}</figcaption></figure>')
+    return HTML(body)
+
+
+def show_episode(task: str, policy=None, backend: str = "pybullet", seed: int = 0,
+                 max_steps: int | None = None, width: int = 240, height: int = 160,
+                 every: int = 2, fps: float = 30, fmt: str = "mp4", caption: bool | str = True):
+    """Play one episode and embed it: ``record_episode`` then ``to_html``.
+
+    By default every second step is kept and played at 30 fps, which is about real time (the
+    environments step ~61 times per simulated second). ``caption=True`` writes the task, the
+    policy and the score under the clip.
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    policy = _as_policy(policy)
+    frames, score = record_episode(task, policy, backend, seed, max_steps, width, height, every)
+    if caption is True:
+        spec = tasks.TASKS[task]
+        who = policy if isinstance(policy, str) and policy in (RANDOM, PERSISTENT_RANDOM) else (
+            "random actions" if policy is None else
+            getattr(getattr(policy, "config", None), "name", None) or "policy")
+        caption = f"{task} ({backend}), {who}, seed {seed}: {spec.score_name} {score:g}"
+    return to_html(frames, fps, fmt, caption or None)

@@ -1,0 +1,692 @@
+"""Interactive pieces of the notebooks: a live training board, sliders over the policy and the sweep.
+
+* ``LiveBoard``: the four training panels, redrawn in place while a run trains (pass it as
+  the ``callback`` of ``training.train``).
+* ``policy_explorer()``: persistence, modes, temperature and spread of the mixture policy, and
+  the exploration they produce, redrawn as the sliders move.
+* ``sweep_explorer()``: the precomputed persistence x entropy-weight sweep, browsed by sliders.
+* ``live_run_panel()``: sliders and a Run button that train an A2C/REINFORCE run live.
+
+Every widget draws itself once when it is built, with its default values, and never waits for
+input, so a notebook that builds them runs top to bottom unattended (CI, nbval). Figures are
+rendered to PNG and shown in ``ipywidgets.Image`` widgets (or, for a bare ``LiveBoard``, in one
+updatable notebook display), which works the same in Jupyter, JupyterLab and Colab.
+
+Set the environment variable ``COURSE_RL_FAST=1`` to make runs tiny (see ``fast_mode``).
+
+Taught in notebooks/02_policy_distribution.ipynb, 03_reinforce.ipynb, 04_a2c.ipynb.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import os
+import re
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from . import config as cfg
+from . import plots, results
+from . import policy as mix
+
+FAST_ENV = "COURSE_RL_FAST"
+
+
+def fast_mode() -> bool:
+    """True when ``COURSE_RL_FAST`` is set to anything but "", "0", "false", "no" or "off".
+
+    Notebooks use it to shrink their runs so that CI executes every notebook in minutes.
+    Taught in notebooks/03_reinforce.ipynb.
+    """
+    return os.environ.get(FAST_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+def figure_png(fig: Figure, dpi: float = 80) -> bytes:
+    """Render a matplotlib figure to PNG bytes (no pyplot, no GUI)."""
+    buf = io.BytesIO()
+    # light compression: these PNGs are redrawn often and never stored
+    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    return buf.getvalue()
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
+def _widgets():
+    import ipywidgets
+    return ipywidgets
+
+
+# ---- the live training board ---------------------------------------------------------------------
+
+class LiveBoard:
+    """The four training panels of a run, redrawn in place while it trains (as d2l's ProgressBoard).
+
+    Use it as the callback of ``training.train``::
+
+        board = LiveBoard(cycles=config.cycles)
+        run = training.train(config, callback=board)     # or callback=board.update
+        board.close(run)                                  # final draw, with the last evaluation
+
+    ``update(arrays, cycle)`` redraws ``plots.training_curves`` in the same figure, at most every
+    ``every_seconds`` (and never more than a quarter of the time: a slow redraw spaces the next
+    one out), and always when ``cycle == cycles``; the other calls return at once.
+
+    Parameters
+    ----------
+    cycles : int or None
+        The run's number of cycles (``config.cycles``), so the last cycle is always drawn.
+    title : str or None
+        Figure title.
+    every_seconds : float
+        Minimum time between two redraws.
+    image : ipywidgets.Image or None
+        Draw into this widget (as ``live_run_panel`` does). By default the board shows itself
+        as one notebook output that each redraw replaces (``display(..., display_id=True)``).
+    show : bool
+        False: draw but display nothing (outside IPython nothing is displayed anyway).
+
+    Taught in notebooks/03_reinforce.ipynb.
+    """
+
+    def __init__(self, cycles: int | None = None, title: str | None = None,
+                 every_seconds: float = 0.75, image=None, show: bool = True,
+                 figsize=(9.0, 5.6), dpi: float = 80, color: str = "C0"):
+        self.cycles = cycles
+        self.title = title
+        self.every_seconds = float(every_seconds)
+        self.image = image
+        self.show = show
+        self.dpi = dpi
+        self.color = color
+        self.fig = Figure(figsize=figsize, layout="constrained")
+        self.axes = self.fig.subplots(2, 2, sharex=True)
+        self.handle = None
+        self.arrays = None
+        self.cycle = None
+        self.draws = 0          # how many times the figure was redrawn
+        self.draw_seconds = 0.0  # time spent redrawing, in all
+        self._last_draw = -math.inf
+        self._last_cost = 0.0
+        self._pending = False    # an update arrived since the last draw
+
+    def update(self, arrays: dict, cycle: int) -> bool:
+        """Record the run so far; redraw if enough time has passed or this is the last cycle.
+
+        Returns whether it redrew.
+        """
+        self.arrays, self.cycle, self._pending = arrays, cycle, True
+        last = self.cycles is not None and cycle >= self.cycles
+        gap = max(self.every_seconds, 4 * self._last_cost)
+        if last or time.perf_counter() - self._last_draw >= gap:
+            self.draw()
+            return True
+        return False
+
+    __call__ = update
+
+    def draw(self) -> None:
+        """Redraw now with the latest arrays."""
+        if self.arrays is None:
+            return
+        started = time.perf_counter()
+        cycle = f", cycle {self.cycle}" + (f" of {self.cycles}" if self.cycles else "")
+        plots.training_curves([self.arrays], title=f"{self.title or 'training'}{cycle}",
+                              axes=self.axes, color=self.color)
+        if self.cycles:  # the whole run's width from the start: the curves grow to the right
+            actors = np.shape(self.arrays["training_episode_returns"])[1]
+            self.axes[0, 0].set_xlim(0, self.cycles * actors)
+        png = figure_png(self.fig, self.dpi)
+        if self.image is not None:
+            self.image.value = png
+            self.image.layout.display = None
+        elif self.show and _in_ipython():
+            from IPython.display import Image, display
+            if self.handle is None:
+                self.handle = display(Image(data=png, format="png"), display_id=True)
+            else:
+                self.handle.update(Image(data=png, format="png"))
+        self._pending = False
+        self._last_draw = time.perf_counter()
+        self._last_cost = self._last_draw - started
+        self.draw_seconds += self._last_cost
+        self.draws += 1
+
+    def close(self, run=None) -> None:
+        """Final draw: with ``run`` (what ``train`` returned, including the final evaluation)
+        or else with the last arrays, if they have not been drawn yet."""
+        if run is not None:
+            self.arrays = run.arrays if isinstance(run, results.Run) else run
+            self._pending = True
+        if self._pending:
+            self.draw()
+
+
+# ---- the policy explorer -------------------------------------------------------------------------
+
+def _nice_limit(x: float) -> float:
+    """The smallest of 1, 2, 5 times a power of ten that is >= x (x > 0)."""
+    power = 10.0 ** math.floor(math.log10(x))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= x * (1 - 1e-12))
+
+
+class PolicyExplorer:
+    """See ``policy_explorer``. Attributes after each redraw: ``actions`` (steps, actors),
+    ``traces`` (steps, 3) the drawn ones, ``positions`` (steps, actors) the walks,
+    ``measured_hold_time`` and ``redraw_seconds``."""
+
+    STEPS = 300
+    ACTORS = 200   # actors simulated; the first SHOWN are drawn as traces
+    SHOWN = 3
+    MAX_MODES = 5
+    LIMIT = 1.6    # action axis range
+
+    def __init__(self, seed: int = 0, persistence: float = 0.9, n_modes: int = 3,
+                 temp: float = 1.0, spread: float = -2.0):
+        w = _widgets()
+        self.seed = seed
+        rng = np.random.default_rng(seed)
+        # FIXED network outputs of one state, one action coordinate: (logit, mean, spread) per
+        # mode; the spread column is replaced by the slider value. The means are jittered
+        # around spread-out places, so that any K modes stay apart.
+        places = np.array([0.1, -0.55, 0.6, -0.2, 0.85])
+        self.raw = np.stack([rng.normal(0.0, 0.7, self.MAX_MODES),
+                             places + rng.uniform(-0.08, 0.08, self.MAX_MODES),
+                             np.zeros(self.MAX_MODES)], axis=-1)
+        style = {"description_width": "110px"}
+        layout = w.Layout(width="420px")
+        self.persistence = w.FloatSlider(value=persistence, min=0.0, max=0.99, step=0.01,
+                                         description="persistence p", style=style, layout=layout)
+        self.n_modes = w.IntSlider(value=n_modes, min=1, max=self.MAX_MODES,
+                                   description="modes K", style=style, layout=layout)
+        self.temp = w.FloatSlider(value=temp, min=0.0, max=2.0, step=0.05,
+                                  description="temperature", style=style, layout=layout)
+        self.spread = w.FloatSlider(value=spread, min=-5.0, max=3.0, step=0.25,
+                                    description="raw spread s", style=style, layout=layout)
+        self.label = w.HTML()
+        self.image = w.Image(format="png")
+        self._build_figure()
+        for slider in (self.persistence, self.n_modes, self.temp, self.spread):
+            slider.observe(self.redraw, names="value")
+        controls = w.HBox([w.VBox([self.persistence, self.n_modes]),
+                           w.VBox([self.temp, self.spread])])
+        self.widget = w.VBox([controls, self.label, self.image])
+        self.widget.explorer = self  # reach the data from the returned widget
+        self.redraw()
+
+    def _build_figure(self) -> None:
+        # Speed: the artists are made once and only their data change, and only they are drawn
+        # at a redraw, over a cached image of the rest (axes, ticks, labels, legends: most of
+        # the drawing time). The y-limits move in steps of 1-2-5, and only a change of limits
+        # redraws everything.
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        self.fig = Figure(figsize=(9.5, 5.2), dpi=80)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self._limits = self._background = None
+        grid = self.fig.add_gridspec(2, 2, height_ratios=(1, 1.1), left=0.07, right=0.98,
+                                     bottom=0.09, top=0.94, hspace=0.45, wspace=0.2)
+        steps = np.arange(1, self.STEPS + 1)
+        zeros = np.zeros(self.STEPS)
+        lim = self.LIMIT
+
+        ax = self.ax_traces = self.fig.add_subplot(grid[0, :])
+        self.trace_lines = [ax.plot(steps, zeros, lw=1.2, drawstyle="steps-post",
+                                    label=f"actor {i + 1}")[0] for i in range(self.SHOWN)]
+        for y in (-1, 1):
+            ax.axhline(y, color="grey", lw=0.8, ls="--")
+        ax.set(xlim=(1, self.STEPS), ylim=(-lim, lim), xlabel="step", ylabel="action")
+        ax.set_title("(a) actions of three actors (the environment clips them to [-1, 1])",
+                     fontsize=10)
+        ax.legend(loc="upper right", fontsize=8, ncol=3, framealpha=1)
+
+        ax = self.ax_density = self.fig.add_subplot(grid[1, 0])
+        self.bins = np.linspace(-lim, lim, 81)
+        self.grid = np.linspace(-lim, lim, 321)
+        self.hist = ax.stairs(np.zeros(80), self.bins, fill=True, color="C0", alpha=0.4,
+                              label="sampled actions")
+        self.density_line, = ax.plot(self.grid, 0 * self.grid, color="C3", lw=1.5,
+                                     label="policy density")
+        self.mode_marks, = ax.plot([], [], "v", color="C3", ms=7, clip_on=False,
+                                   label="mode means")
+        ax.set(xlim=(-lim, lim), xlabel="action")
+        ax.set_title("(b) the mixture and a histogram of the actions", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left", framealpha=1)
+
+        ax = self.ax_walk = self.fig.add_subplot(grid[1, 1])
+        self.band = None
+        self.reference_lines = [ax.plot(steps, zeros, color="black", lw=1, ls="--",
+                                        label="RMS without persistence" if i == 0 else None)[0]
+                                for i in range(2)]
+        self.walk_lines = [ax.plot(steps, zeros, lw=1.2, color=f"C{i}")[0]
+                           for i in range(self.SHOWN)]
+        ax.fill_between([], [], [], color="C0", alpha=0.15, lw=0,
+                        label=f"RMS over {self.ACTORS} actors")  # legend entry only
+        ax.set(xlim=(1, self.STEPS), xlabel="step", ylabel="position")
+        ax.set_title("(c) exploration: position driven by the action noise", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left", framealpha=1)
+        self.dynamic = (self.trace_lines + [self.hist, self.density_line, self.mode_marks]
+                        + self.reference_lines + self.walk_lines)
+        for artist in self.dynamic:
+            artist.set_animated(True)
+
+    def _render(self, limits) -> bytes:
+        """PNG of the figure: the cached background plus the data artists (see above)."""
+        import PIL.Image
+        if limits != self._limits:
+            self.ax_density.set_ylim(0, limits[0])
+            self.ax_walk.set_ylim(-limits[1], limits[1])
+            self.canvas.draw()  # everything but the animated artists
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+            self._limits = limits
+        else:
+            self.canvas.restore_region(self._background)
+        for artist in self.dynamic + [self.band]:
+            self.fig.draw_artist(artist)
+        for ax in (self.ax_traces, self.ax_density, self.ax_walk):
+            self.fig.draw_artist(ax.get_legend())  # keep the legends above the data
+        buf = io.BytesIO()
+        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
+        PIL.Image.fromarray(rgb).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
+
+    def outputs(self) -> np.ndarray:
+        """The fixed network outputs for the current K and spread: shape (K, 3)."""
+        out = self.raw[: self.n_modes.value].copy()
+        out[:, 2] = self.spread.value
+        return out
+
+    def simulate(self) -> np.ndarray:
+        """Actions (steps, actors) of ACTORS actors acting STEPS times on the fixed outputs.
+
+        Steps through ``MixturePolicySampler.refresh`` as acting does, keeping each step's
+        noises, then selects every step's actions in one vectorised ``select`` call.
+        """
+        out = self.outputs()
+        k, n, steps = len(out), self.ACTORS, self.STEPS
+        sampler = mix.MixturePolicySampler(n, (1,), k, self.persistence.value,
+                                           np.random.default_rng(self.seed))
+        mode_noise = np.empty((steps, n, 1))
+        gauss_noise = np.empty((steps, n, 1))
+        for t in range(steps):
+            sampler.refresh()
+            mode_noise[t], gauss_noise[t] = sampler.mode_noise, sampler.gauss_noise
+        every_step = mix.MixturePolicySampler(steps * n, (1,), k, 0.0, np.random.default_rng(0))
+        every_step.set_state({"mode_noise": mode_noise.reshape(-1, 1),
+                              "gauss_noise": gauss_noise.reshape(-1, 1)})
+        batch = np.broadcast_to(out, (steps * n, 1, k, 3))
+        return every_step.select(batch, self.temp.value)[:, 0].reshape(steps, n).astype(np.float64)
+
+    @staticmethod
+    def hold_time(actions: np.ndarray) -> float:
+        """Mean length of the runs of identical consecutive actions (per actor, pooled)."""
+        changes = np.count_nonzero(np.diff(actions, axis=0), axis=0)
+        return actions.size / float((changes + 1).sum())
+
+    def redraw(self, _change=None) -> None:
+        started = time.perf_counter()
+        p, temp = self.persistence.value, self.temp.value
+        out = self.outputs()
+        weights, means, stds = (a[0, 0] for a in mix.mixture_params(out[None, None]))
+        actions = self.actions = self.simulate()
+        self.traces = actions[:, : self.SHOWN]
+        self.measured_hold_time = self.hold_time(actions)
+        # the exploration: the walk driven by the action noise, i.e. the actions minus the
+        # action the policy takes on average (at temperature 0 there is no noise)
+        mean_action = float(weights @ means) if temp > 0 else float(actions[0, 0])
+        self.positions = np.cumsum(actions - mean_action, axis=0)
+        variance = max(float(weights @ (means ** 2 + (temp * stds) ** 2)) - mean_action ** 2, 0.0) \
+            if temp > 0 else 0.0
+        steps = np.arange(1, self.STEPS + 1)
+
+        for line, trace in zip(self.trace_lines, self.traces.T):
+            line.set_ydata(trace)
+
+        counts, _ = np.histogram(actions, self.bins)
+        counts = counts / (actions.size * np.diff(self.bins))
+        self.hist.set_data(counts, self.bins)
+        if temp > 0:
+            z = (self.grid[:, None] - means) / (temp * stds)
+            density = (weights * np.exp(-0.5 * z * z)
+                       / (temp * stds * math.sqrt(2 * math.pi))).sum(axis=-1)
+            self.density_line.set_data(self.grid, density)
+            top = max(density.max(), counts.max())
+        else:  # greedy: all the probability on one action
+            self.density_line.set_data([actions[0, 0]] * 2, [0, 1e3])
+            top = counts.max()
+        self.mode_marks.set_data(means, np.zeros_like(means))
+
+        rms = np.sqrt((self.positions ** 2).mean(axis=1))
+        reference = np.sqrt(variance * steps)
+        if self.band is not None:
+            self.band.remove()
+        self.band = self.ax_walk.fill_between(steps, -rms, rms, color="C0", alpha=0.15, lw=0,
+                                              animated=True)
+        self.reference_lines[0].set_ydata(reference)
+        self.reference_lines[1].set_ydata(-reference)
+        for line, walk in zip(self.walk_lines, self.positions.T):
+            line.set_ydata(walk)
+        bound = max(float(np.abs(self.positions[:, : self.SHOWN]).max()), float(rms.max()),
+                    float(reference.max()), 1.0)
+        self.image.value = self._render((_nice_limit(min(top * 1.1, 40.0)), _nice_limit(1.05 * bound)))
+
+        median = mix.median_hold_time(p)
+        mean = mix.expected_hold_time(p)
+        measured = ("no noise at temperature 0" if temp == 0 else
+                    f"measured here: <b>{self.measured_hold_time:.1f}</b>")
+        self.label.value = (
+            f"Noise held for a median of <b>{median:.1f}</b> steps (ln 0.5 / ln p) and a mean of "
+            f"<b>{mean:.1f}</b> (1 / (1 - p)); {measured}. After {self.STEPS} steps the RMS "
+            f"distance is <b>{rms[-1]:.1f}</b> (without persistence: {reference[-1]:.1f}).")
+        self.redraw_seconds = time.perf_counter() - started
+
+
+def policy_explorer(seed: int = 0):
+    """Sliders over the mixture policy's persistence, modes, temperature and spread.
+
+    On fixed (seeded) random network outputs for one action coordinate, redrawn at each slider
+    move: (a) 300 steps of actions of three actors, sampled by ``MixturePolicySampler``; (b) the
+    mixture density over a histogram of the actions of 200 actors; (c) the exploration it
+    produces: the position of a point pushed by each actor's action noise (the cumulative sum
+    of its actions minus their mean), with the spread over the 200 actors and, dashed, the
+    spread the same noise would give without persistence. Persistence makes the walks travel
+    further: held noise adds up instead of cancelling.
+
+    Returns an ``ipywidgets.VBox``; its ``.explorer`` attribute holds the sliders and the data
+    drawn last (``actions``, ``traces``, ``positions``, ``measured_hold_time``).
+
+    Taught in notebooks/02_policy_distribution.ipynb.
+    """
+    return PolicyExplorer(seed).widget
+
+
+# ---- the sweep explorer --------------------------------------------------------------------------
+
+def find_sweep(root, experiment_prefix: str = "a2c-cartpole-sweep",
+               backend: str = "pybullet") -> dict:
+    """``{(persistence, entropy_weight): [Run, ...]}`` of the sweep runs found under ``root``.
+
+    Sweep experiments are named as ``config.sweep_name`` names them,
+    ``<prefix>-p<persistence>-b<entropy weight>``; points without finished runs are left out.
+    """
+    root = Path(root)
+    pattern = re.compile(re.escape(experiment_prefix) + r"-p([0-9.eE+-]+?)-b([0-9.eE+-]+)")
+    found = {}
+    if not root.is_dir():
+        return found
+    for folder in sorted(root.iterdir()):
+        match = pattern.fullmatch(folder.name)
+        if not match or not folder.is_dir():
+            continue
+        try:
+            point = (float(match.group(1)), float(match.group(2)))
+        except ValueError:
+            continue
+        runs = results.load_runs(root, folder.name, backend)
+        if runs:
+            found[point] = runs
+    return found
+
+
+class SweepExplorer:
+    """See ``sweep_explorer``. Attributes: ``points`` ({(p, beta): runs}), ``persistences``,
+    ``entropy_weights``, ``best`` (grid of mean best returns, NaN where no runs),
+    ``selected`` ((p, beta)), ``selected_runs`` and ``message`` (None when runs exist)."""
+
+    def __init__(self, root=None, experiment_prefix: str = "a2c-cartpole-sweep",
+                 backend: str = "pybullet"):
+        w = _widgets()
+        self.root = Path(root) if root is not None else results.shipped_root()
+        self.points = find_sweep(self.root, experiment_prefix, backend)
+        self.selected, self.selected_runs = None, []
+        if not self.points:
+            self.message = (
+                f"No sweep results found under {self.root} (looked for "
+                f"{experiment_prefix}-p&lt;persistence&gt;-b&lt;entropy weight&gt;/{backend}/seed-N). "
+                f"Train them with <code>course-rl study &lt;name&gt; --root &lt;root&gt;</code> for "
+                f"each name of <code>[c.name for c in course_rl.config.sweep_configs()]</code>, "
+                f"then build this widget again with that root.")
+            self.widget = w.VBox([w.HTML(f"<p style='color:#a33'>{self.message}</p>")])
+            self.widget.explorer = self
+            return
+        self.message = None
+        self.persistences = sorted({p for p, _ in self.points})
+        self.entropy_weights = sorted({b for _, b in self.points})
+        self.best = np.full((len(self.persistences), len(self.entropy_weights)), np.nan)
+        for (p, b), runs in self.points.items():
+            self.best[self.persistences.index(p), self.entropy_weights.index(b)] = \
+                np.mean([r.best_eval_return for r in runs])
+        self.curves = {k: [plots.eval_series(r) for r in runs] for k, runs in self.points.items()}
+        ys = np.concatenate([y for curves in self.curves.values() for _, y in curves])
+        low = min(0.0, float(ys.min()))
+        self.ylim = (low, max(float(ys.max()) * 1.05, low + 1.0))
+        self.task = next(iter(self.points.values()))[0].config.task
+
+        # start at the original study's setting when the grid has it, else at the best point
+        original = cfg.A2C_CARTPOLE
+        start = (original.persistence, original.entropy_weight)
+        if start not in self.points:
+            start = max(self.points, key=lambda k: np.mean([r.best_eval_return
+                                                           for r in self.points[k]]))
+        style = {"description_width": "130px"}
+        layout = w.Layout(width="460px")
+        self.persistence = w.SelectionSlider(
+            options=[(f"{p:g}", p) for p in self.persistences], value=start[0],
+            description="persistence p", style=style, layout=layout)
+        self.entropy_weight = w.SelectionSlider(
+            options=[(f"{b:g}", b) for b in self.entropy_weights], value=start[1],
+            description="entropy weight β", style=style, layout=layout)
+        self.label = w.HTML()
+        self.image = w.Image(format="png")
+        self.fig = Figure(figsize=(10, 4.2))
+        grid = self.fig.add_gridspec(1, 2, width_ratios=(1.6, 1), left=0.07, right=0.97,
+                                     bottom=0.13, top=0.9, wspace=0.25)
+        self.ax_curves = self.fig.add_subplot(grid[0])
+        self.ax_grid = self.fig.add_subplot(grid[1])
+        self._draw_heatmap()
+        for slider in (self.persistence, self.entropy_weight):
+            slider.observe(self.redraw, names="value")
+        self.widget = w.VBox([w.HBox([self.persistence, self.entropy_weight]), self.label,
+                              self.image])
+        self.widget.explorer = self
+        self.redraw()
+
+    def _draw_heatmap(self) -> None:
+        ax = self.ax_grid
+        finite = self.best[np.isfinite(self.best)]
+        from matplotlib import colormaps
+        image = ax.imshow(np.ma.masked_invalid(self.best), origin="lower", aspect="auto",
+                          cmap=colormaps["viridis"].with_extremes(bad="lightgrey"),
+                          vmin=finite.min(), vmax=max(finite.max(), finite.min() + 1))
+        self.fig.colorbar(image, ax=ax, label="mean best greedy return")
+        for i, j in np.ndindex(self.best.shape):
+            value = self.best[i, j]
+            text = "n/a" if np.isnan(value) else f"{value:.0f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if np.isnan(value) or value < finite.mean() else "black")
+        ax.set_xticks(range(len(self.entropy_weights)), [f"{b:g}" for b in self.entropy_weights])
+        ax.set_yticks(range(len(self.persistences)), [f"{p:g}" for p in self.persistences])
+        ax.set_xlabel("entropy weight β")
+        ax.set_ylabel("persistence p")
+        ax.set_title("all grid points", fontsize=10)
+        from matplotlib.patches import Rectangle
+        self.marker = ax.add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))
+
+    def redraw(self, _change=None) -> None:
+        p, b = self.persistence.value, self.entropy_weight.value
+        self.selected = (p, b)
+        self.selected_runs = self.points.get((p, b), [])
+        self.marker.set_xy((self.entropy_weights.index(b) - 0.5, self.persistences.index(p) - 0.5))
+        ax = self.ax_curves
+        ax.clear()
+        if self.selected_runs:
+            plots._mean_band(ax, self.curves[(p, b)], "C0", label="mean of the seeds")
+            best = np.mean([r.best_eval_return for r in self.selected_runs])
+            n = len(self.selected_runs)
+            self.label.value = (f"persistence {p:g}, entropy weight {b:g}: {n} seed{'s' * (n != 1)}, "
+                                f"mean best greedy return <b>{best:.1f}</b>")
+            ax.legend(fontsize=8, loc="lower right")
+        else:
+            ax.text(0.5, 0.5, "no runs at this grid point", ha="center", va="center",
+                    transform=ax.transAxes, color="grey")
+            self.label.value = f"persistence {p:g}, entropy weight {b:g}: no runs"
+        ax.set_ylim(*self.ylim)
+        ax.set_xlabel("training episode")
+        ax.set_ylabel("greedy return (evaluation mean)")
+        ax.set_title(f"{self.task}: p = {p:g}, β = {b:g} (thin: each seed)", fontsize=10)
+        ax.grid(alpha=0.3)
+        self.image.value = figure_png(self.fig)
+
+
+def sweep_explorer(root=None, experiment_prefix: str = "a2c-cartpole-sweep",
+                   backend: str = "pybullet"):
+    """Browse the precomputed persistence x entropy-weight sweep with two sliders.
+
+    Shows the greedy-return curves of the chosen grid point (each seed faintly, their mean with
+    a 95% band) beside a heatmap of the mean best greedy return over the whole grid, the chosen
+    point framed in red. Runs are read from ``<root>/<sweep name>/<backend>/seed-N`` with sweep
+    names as ``config.sweep_name`` writes them (default root: the shipped results). Without any
+    sweep runs it shows a message instead.
+
+    Returns an ``ipywidgets.VBox``; its ``.explorer`` attribute holds the data.
+
+    Taught in notebooks/04_a2c.ipynb.
+    """
+    return SweepExplorer(root, experiment_prefix, backend).widget
+
+
+# ---- a live run --------------------------------------------------------------------------------
+
+class LiveRunPanel:
+    """See ``live_run_panel``. ``run()`` trains once with the sliders' values (as the button
+    does) and returns the ``results.Run``, or None when the values make no valid config."""
+
+    def __init__(self, base="a2c-cartpole", episodes: int = 300, seed: int = 0,
+                 backend: str = "pybullet"):
+        w = _widgets()
+        self.base = cfg.get(base) if isinstance(base, str) else base
+        self.seed, self.backend = seed, backend
+        actors = self.base.actor_count
+        if fast_mode():
+            episodes = actors * max(1, math.ceil(20 / actors))
+            self.eval_episodes = 5
+        else:
+            self.eval_episodes = min(self.base.eval_episodes, 20)
+        episodes = max(actors, int(round(episodes / actors)) * actors)
+        style = {"description_width": "130px"}
+        layout = w.Layout(width="460px")
+        self.persistence = w.FloatSlider(value=min(self.base.persistence, 0.99), min=0.0, max=0.99,
+                                         step=0.005, readout_format=".3f",
+                                         description="persistence p", style=style, layout=layout)
+        self.entropy_weight = w.FloatSlider(value=self.base.entropy_weight, min=0.0, max=0.5,
+                                            step=0.01, description="entropy weight β",
+                                            style=style, layout=layout)
+        self.episodes = w.IntSlider(value=episodes, min=actors, max=max(4 * episodes, 40 * actors),
+                                    step=actors, description="episodes", style=style,
+                                    layout=layout)
+        self.button = w.Button(description="Run", button_style="primary", icon="play")
+        self.button.on_click(self._clicked)
+        self.status = w.HTML()
+        self.image = w.Image(format="png", layout=w.Layout(display="none"))
+        self.output = w.Output()
+        self.last_run = None
+        self.board = None
+        for slider in (self.persistence, self.entropy_weight, self.episodes):
+            slider.observe(self.redraw, names="value")
+        self.widget = w.VBox([w.HBox([w.VBox([self.persistence, self.entropy_weight,
+                                              self.episodes]), self.button]),
+                              self.status, self.output, self.image])
+        self.widget.panel = self
+        self.widget.run = self.run
+        self.redraw()
+
+    def config(self):
+        """The config the sliders describe (raises ValueError for an invalid one)."""
+        episodes = int(self.episodes.value)
+        actors = self.base.actor_count
+        eval_every = max(actors, int(round(episodes / 10 / actors)) * actors)
+        return self.base.replace(
+            name=f"{self.base.name}-live", persistence=float(self.persistence.value),
+            entropy_weight=float(self.entropy_weight.value), episodes=episodes,
+            eval_every=eval_every, eval_episodes=self.eval_episodes)
+
+    def redraw(self, _change=None) -> None:
+        try:
+            config = self.config()
+        except ValueError as err:
+            self.status.value = f"<span style='color:#a33'>{html.escape(str(err))}</span>"
+            return
+        self.status.value = (
+            f"{config.algorithm} on {config.task}: {config.episodes} episodes in {config.cycles} "
+            f"cycles of {config.actor_count}, greedy evaluation ({config.eval_episodes} episodes) "
+            f"every {config.eval_every}. Press <b>Run</b> to train (seed {self.seed}).")
+
+    def _clicked(self, _button) -> None:
+        self.run(raise_errors=False)
+
+    def run(self, raise_errors: bool = True):
+        """Train with the current slider values, drawing the four panels live; returns the Run."""
+        from . import training
+        try:
+            config = self.config()
+        except ValueError as err:
+            self.status.value = (f"<span style='color:#a33'>Cannot run these settings: "
+                                 f"{html.escape(str(err))}</span>")
+            return None
+        self.button.disabled = True
+        self.status.value = f"training {config.name} (seed {self.seed})..."
+        self.board = LiveBoard(cycles=config.cycles, image=self.image,
+                               title=f"{config.name}: p = {config.persistence:g}, "
+                                     f"β = {config.entropy_weight:g}")
+        self.output.clear_output()
+        error, run = None, None
+        started = time.perf_counter()
+        try:
+            with self.output:  # the progress bar goes here
+                try:
+                    run = training.train(config, seed=self.seed, backend=self.backend,
+                                         callback=self.board.update, progress=True)
+                except BaseException as err:  # caught here: the Output widget would swallow it
+                    error = err
+                    if not raise_errors and isinstance(err, Exception):
+                        traceback.print_exc()
+        finally:
+            self.button.disabled = False
+        if error is not None:
+            self.status.value = (f"<span style='color:#a33'>training failed: "
+                                 f"{html.escape(f'{type(error).__name__}: {error}')}</span>")
+            if raise_errors or not isinstance(error, Exception):
+                raise error  # an interrupt always stops the notebook
+            return None
+        self.board.close(run)
+        self.last_run = run
+        self.status.value = (f"done in {time.perf_counter() - started:.0f} s: best greedy return "
+                             f"<b>{run.best_eval_return:.1f}</b> ({config.name}, seed {self.seed}).")
+        return run
+
+
+def live_run_panel(base="a2c-cartpole", episodes: int = 300, seed: int = 0,
+                   backend: str = "pybullet"):
+    """Sliders for persistence, entropy weight and episodes, and a Run button that trains live.
+
+    A click trains ``base`` (an experiment name or a Config) with the slider values, greedy
+    evaluations about every tenth of the run (``eval_episodes`` at most 20) and no files
+    written, showing a progress bar and the four training panels as they grow. In fast mode
+    (``COURSE_RL_FAST=1``) the run defaults to about 20 episodes and 5 evaluation episodes.
+
+    Returns an ``ipywidgets.VBox``; call its ``.run()`` to train once without clicking (it
+    returns the ``results.Run``); ``.panel`` holds the sliders and ``last_run``.
+
+    Taught in notebooks/03_reinforce.ipynb and notebooks/04_a2c.ipynb.
+    """
+    return LiveRunPanel(base, episodes, seed, backend).widget

@@ -1,0 +1,267 @@
+"""Videos and widgets: real (tiny) runs and episodes, widgets built and driven headless."""
+
+import base64
+import json
+import re
+import shutil
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+import imageio.v3 as iio  # noqa: E402
+
+from course_rl import config, results, training, video, widgets  # noqa: E402
+from course_rl import policy as mix  # noqa: E402
+from course_rl.config import Config  # noqa: E402
+
+TINY = Config(name="tiny", task="cartpole", episodes=4, actor_count=2, hidden_sizes=(8,),
+              n_modes=2, policy_lr=1e-3, value_lr=1e-3, discount=0.95, persistence=0.9,
+              entropy_weight=0.01, eval_every=2, eval_episodes=3, epochs=1, minibatch_size=16)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The same tiny run twice: in memory (with .best_policy) and written to a run folder."""
+    memory = training.train(TINY, seed=0, progress=False)
+    folder = tmp_path_factory.mktemp("runs") / "tiny" / "pybullet" / "seed-0"
+    training.train(TINY, seed=0, out=folder, progress=False)
+    return memory, folder
+
+
+def observations(n=16, seed=0):
+    return np.random.default_rng(seed).normal(0, 0.5, size=(n, 4)).astype(np.float32)
+
+
+# ---- video ---------------------------------------------------------------------------------------
+
+def test_record_random_cartpole():
+    frames, score = video.record_episode("cartpole", None, seed=0, width=64, height=48)
+    assert frames.dtype == np.uint8 and frames.shape[1:] == (48, 64, 3)
+    assert score == len(frames) - 1  # the reset frame, then one per step; score = steps survived
+    assert 0 < score < 1000
+    assert frames.std() > 10 and np.abs(np.diff(frames.astype(int), axis=0)).sum() > 0
+    fewer, same = video.record_episode("cartpole", None, seed=0, width=64, height=48, every=3)
+    assert same == score and len(fewer) == 1 + score // 3
+    capped, steps = video.record_episode("cartpole", "persistent-random", seed=1, width=32,
+                                         height=32, max_steps=5)
+    assert steps <= 5 and len(capped) == steps + 1
+
+
+def test_record_with_a_trained_policy_is_deterministic(trained):
+    memory, _ = trained
+    act = video.load_policy(memory)
+    logs = []
+    for _ in range(2):
+        log = []
+
+        def logged(obs):
+            log.append(act(obs))
+            return log[-1]
+
+        frames, score = video.record_episode("cartpole", logged, seed=3, width=48, height=32)
+        logs.append((frames, score, np.concatenate(log)))
+    (f1, s1, a1), (f2, s2, a2) = logs
+    assert s1 == s2 and len(a1) == s1
+    np.testing.assert_array_equal(a1, a2)
+    np.testing.assert_array_equal(f1, f2)
+
+
+def decoded(html_obj, mime):
+    match = re.search(rf'src="data:{mime};base64,([A-Za-z0-9+/=]+)"', html_obj.data)
+    assert match, html_obj.data[:200]
+    return base64.b64decode(match.group(1))
+
+
+def test_to_html_mp4_and_gif_decode_to_the_frames():
+    frames = np.zeros((20, 47, 63, 3), np.uint8)  # odd sizes: the mp4 pads them to even
+    for t in range(20):
+        frames[t, 10:20, 3 * t:3 * t + 8] = (255, 128, 0)
+    html_mp4 = video.to_html(frames, fps=20, caption="a <test>")
+    assert "<video" in html_mp4.data and "autoplay loop muted" in html_mp4.data
+    assert "a &lt;test&gt;" in html_mp4.data
+    mp4 = decoded(html_mp4, "video/mp4")
+    assert mp4[4:8] == b"ftyp"
+    back = iio.imread(mp4, extension=".mp4", index=None)
+    assert back.shape == (20, 48, 64, 3)
+    gif = decoded(video.to_html(frames, fmt="gif"), "image/gif")
+    assert gif.startswith(b"GIF89a")
+    assert iio.imread(gif, extension=".gif", index=None).shape[:3] == (20, 47, 63)
+    with pytest.raises(ValueError, match="fmt"):
+        video.to_html(frames, fmt="avi")
+
+
+def test_a_ten_second_clip_is_small():
+    # the half-cheetah on a moving checkerboard is the hard case for the encoder
+    # (episodes stop at 500 steps: 251 frames, looped to 300 = 10 s at 30 fps)
+    frames, _ = video.record_episode("cheetah", "persistent-random", seed=0, every=2)
+    assert frames.shape == (251, 160, 240, 3)
+    size = len(video.encode_mp4(np.concatenate([frames, frames[:49]]), fps=30))
+    print(f"10 s of 240x160 cheetah at 30 fps: {size / 1e3:.0f} kB mp4")
+    assert size < 300_000
+
+
+def test_load_policy_from_a_folder_matches_the_in_memory_run(trained, tmp_path):
+    from course_rl.networks import policy_network
+    memory, folder = trained
+    obs = observations()
+    from_memory = video.load_policy(memory)(obs)
+    # what the agent's greedy evaluation computes from the same weights, through Keras
+    model = policy_network((4,), (1,), TINY.n_modes, TINY.hidden_sizes)
+    model.set_weights(memory.best_policy)
+    expected = mix.greedy_actions(np.asarray(model(obs)), 1)
+    np.testing.assert_allclose(from_memory, expected, atol=1e-5)
+    np.testing.assert_allclose(video.load_policy(folder)(obs), from_memory, atol=1e-6)
+    # a Run loaded from disk reads its folder; one observation gives one action
+    act = video.load_policy(results.load_trace(folder))
+    np.testing.assert_allclose(act(obs[0]), from_memory[0], atol=1e-6)
+    assert act(obs, temp=1.0).shape == (16, 1)
+    # the weights written by save_policy_weights round-trip exactly
+    copy = tmp_path / "copy"
+    results.save_trace(copy, TINY, memory.arrays)
+    training.save_policy_weights(copy / "policy.weights.h5", TINY, (4,), (1,), memory.best_policy)
+    np.testing.assert_array_equal(video.load_policy(copy)(obs), from_memory)
+
+
+def test_load_policy_refuses_what_it_cannot_load(trained, tmp_path):
+    _, folder = trained
+    no_weights = tmp_path / "no-weights"
+    shutil.copytree(folder, no_weights)
+    (no_weights / "policy.weights.h5").unlink()
+    with pytest.raises(ValueError, match=r"policy\.weights\.h5"):
+        video.load_policy(no_weights)
+    other = tmp_path / "other-shape"
+    shutil.copytree(folder, other)
+    (other / "config.json").write_text(TINY.replace(hidden_sizes=(5, 3)).to_json())
+    with pytest.raises(ValueError, match=r"policy\.weights\.h5"):
+        video.load_policy(other)
+    with pytest.raises(ValueError, match="config.json"):
+        video.load_policy(tmp_path)
+    normalised = tmp_path / "normalised"
+    shutil.copytree(folder, normalised)
+    d = json.loads((folder / "config.json").read_text())
+    (normalised / "config.json").write_text(json.dumps({**d, "normalize_observations": True}))
+    with pytest.raises(NotImplementedError, match="normalize_observations"):
+        video.load_policy(normalised)
+
+
+# ---- widgets -------------------------------------------------------------------------------------
+
+def test_fast_mode(monkeypatch):
+    monkeypatch.delenv("COURSE_RL_FAST", raising=False)
+    assert not widgets.fast_mode()
+    for value, fast in (("1", True), ("yes", True), ("0", False), ("", False), ("false", False)):
+        monkeypatch.setenv("COURSE_RL_FAST", value)
+        assert widgets.fast_mode() is fast
+
+
+def test_policy_explorer_shows_the_hold_time():
+    box = widgets.policy_explorer(seed=0)
+    explorer = box.explorer
+    assert explorer.traces.shape == (300, 3) and explorer.image.value[:4] == b"\x89PNG"
+    explorer.persistence.value = 0.0
+    assert explorer.measured_hold_time == pytest.approx(1.0, abs=0.01)
+    explorer.persistence.value = 0.9
+    assert 8 < explorer.measured_hold_time < 12  # 1 / (1 - 0.9) = 10, cut by the 300 steps
+    assert "6.6" in explorer.label.value  # the median, ln 0.5 / ln 0.9
+    held = np.abs(explorer.positions[-1]).mean()
+    explorer.persistence.value = 0.0
+    assert np.abs(explorer.positions[-1]).mean() < held / 2  # persistence travels further
+    explorer.temp.value = 0.0
+    assert np.ptp(explorer.traces) == 0  # greedy: no exploration
+    explorer.temp.value = 1.0
+    explorer.n_modes.value = 1
+    assert np.unique(np.round(explorer.actions, 6)).size > 100
+
+
+def fake_sweep_run(root, p, b, seed):
+    name = config.sweep_name(p, b)
+    cfg = Config(name=name, task="cartpole", episodes=40, actor_count=4, hidden_sizes=(8,),
+                 persistence=p, entropy_weight=b, eval_every=20, eval_episodes=2)
+    level = 100 * p + 1000 * b + seed  # identifies the run in its curves
+    numbers = [c * cfg.actor_count for c in cfg.eval_cycles] + [cfg.episodes]
+    evals = np.full((len(numbers), 2), level)
+    results.save_trace(results.run_dir(root, name, "pybullet", seed), cfg, {
+        "training_episode_returns": np.full((cfg.cycles, cfg.actor_count), level),
+        "eval_episode_returns": evals, "eval_episode_numbers": np.array(numbers),
+        "value_rmse": np.ones(cfg.cycles), "mean_objective": np.zeros(cfg.cycles),
+        "best_eval_return": np.asarray(level)})
+
+
+def test_sweep_explorer_on_fake_runs(tmp_path):
+    for p in (0.0, 0.965):
+        for b in (0.0, 0.05):
+            if (p, b) != (0.0, 0.0):  # one missing grid point
+                for seed in (0, 1):
+                    fake_sweep_run(tmp_path, p, b, seed)
+    (tmp_path / "a2c-cartpole").mkdir()  # not a sweep experiment
+    explorer = widgets.sweep_explorer(root=tmp_path).explorer
+    assert explorer.message is None
+    assert explorer.persistences == [0.0, 0.965] and explorer.entropy_weights == [0.0, 0.05]
+    assert explorer.selected == (0.965, 0.05)  # starts at the original study's setting
+    assert [r.seed for r in explorer.selected_runs] == [0, 1]
+    assert all(r.config.persistence == 0.965 and r.config.entropy_weight == 0.05
+               for r in explorer.selected_runs)
+    explorer.persistence.value = 0.0
+    assert explorer.selected == (0.0, 0.05)
+    assert [r.best_eval_return for r in explorer.selected_runs] == [50.0, 51.0]
+    np.testing.assert_allclose(explorer.best, [[np.nan, 50.5], [97.0, 147.0]])
+    explorer.entropy_weight.value = 0.0
+    assert explorer.selected_runs == [] and "no runs" in explorer.label.value
+    empty = widgets.sweep_explorer(root=tmp_path / "nothing-here")
+    assert "No sweep results" in empty.explorer.message
+    assert "No sweep results" in empty.children[0].value
+
+
+def test_live_board_throttles():
+    arrays = {"training_episode_returns": np.ones((3, 2)), "eval_episode_returns": np.ones((2, 3)),
+              "eval_episode_numbers": np.array([0, 4]), "value_rmse": np.ones(3),
+              "mean_objective": np.zeros(3)}
+    board = widgets.LiveBoard(cycles=5, show=False, every_seconds=60)
+    drew = [board.update(arrays, cycle) for cycle in range(1, 6)]
+    assert drew == [True, False, False, False, True] and board.draws == 2  # first and last
+    board.close()
+    assert board.draws == 2
+    board.close(arrays)
+    assert board.draws == 3
+
+
+def test_widgets_build_headless_with_defaults(tmp_path):
+    import ipywidgets
+    assert isinstance(widgets.policy_explorer(), ipywidgets.VBox)
+    assert isinstance(widgets.sweep_explorer(root=tmp_path), ipywidgets.VBox)
+    panel = widgets.live_run_panel()  # a2c-cartpole: built, not trained
+    assert isinstance(panel, ipywidgets.VBox) and panel.panel.last_run is None
+    assert "Run" in panel.panel.status.value
+
+
+def test_live_run_panel_trains_once(monkeypatch):
+    monkeypatch.setenv("COURSE_RL_FAST", "1")
+    panel = widgets.live_run_panel(base=TINY, episodes=300, seed=0)
+    assert panel.panel.episodes.value == 20
+    panel.panel.persistence.value = 0.5
+    run = panel.run()
+    assert run.config.persistence == 0.5 and run.config.eval_episodes == 5
+    assert run["training_episode_returns"].shape == (10, 2)
+    assert panel.panel.last_run is run and panel.panel.board.draws >= 2
+    assert panel.panel.image.value[:4] == b"\x89PNG" and "best greedy return" in panel.panel.status.value
+    panel.panel.eval_episodes = 0  # an invalid config shows a message, not a traceback
+    assert panel.run() is None and "Cannot run" in panel.panel.status.value
+
+
+def test_load_policy_replays_a_normalised_squashed_run(tmp_path):
+    from course_rl import video
+    from course_rl.config import Config
+    from course_rl.training import train
+    cfg = Config(name="norm", task="cartpole", episodes=4, actor_count=2, hidden_sizes=(8,),
+                 n_modes=2, policy_lr=1e-2, value_lr=1e-2, discount=0.95, persistence=0.5,
+                 entropy_weight=0.0, eval_every=2, eval_episodes=3, normalize_observations=True,
+                 squash_means=True)
+    in_memory = train(cfg, seed=0, progress=False)
+    on_disk = train(cfg, seed=0, out=tmp_path / "run", progress=False)
+    assert (tmp_path / "run" / "normalizer.npz").exists()
+    obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_allclose(video.load_policy(in_memory)(obs), video.load_policy(tmp_path / "run")(obs),
+                               rtol=1e-6)
