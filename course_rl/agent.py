@@ -212,7 +212,8 @@ class Agent:
                 advantage = (advantage - mean) / (tf.sqrt(var) + 1e-8)
             with tf.GradientTape() as policy_tape:
                 out = self.policy(s, training=True)
-                objective = tf.reduce_sum(mix.log_prob(out, a, self.action_dim, cfg.squash_means) * advantage)
+                objective = tf.reduce_sum(mix.log_prob(out, a, self.action_dim, cfg.squash_means,
+                                                       cfg.log_density_floor) * advantage)
                 if cfg.entropy_weight > 0:
                     bonus = mix.entropy_upper_bound(out, self.action_dim)
                     if cfg.edge_penalty:

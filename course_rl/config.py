@@ -46,6 +46,9 @@ class Config:
     """Probability of keeping an actor's exploration noise for another step, in [0, 1)."""
     entropy_weight: float = 0.05
     """Weight beta of the entropy bonus in the policy objective (0 = REINFORCE), >= 0."""
+    log_density_floor: float = 1e-4
+    """Added to each action coordinate's density inside the log, as the original did (bounds
+    the log-density below by ln 1e-4); 0 = the exact log-density."""
     squash_means: bool = False
     """Squash mode means into [-1, 1] with tanh instead of clipping them (see policy.squash_means)."""
     edge_penalty: bool = True
@@ -104,6 +107,8 @@ class Config:
             bad("epochs", self.epochs, "an integer >= 1")
         if not (isinstance(self.minibatch_size, int) and self.minibatch_size >= 1):
             bad("minibatch_size", self.minibatch_size, "an integer >= 1")
+        if not (self.log_density_floor >= 0 and math.isfinite(self.log_density_floor)):
+            bad("log_density_floor", self.log_density_floor, "a finite number >= 0")
         if not (self.max_grad_norm >= 0):
             bad("max_grad_norm", self.max_grad_norm, "a number >= 0 (0 = no clipping)")
         if not (isinstance(self.eval_every, int) and self.eval_every >= 1):

@@ -193,18 +193,24 @@ def _tf_params(outputs, action_dim: int, squash: bool = False):
     return log_weights, means, stds
 
 
-def log_prob(outputs, actions, action_dim: int, squash: bool = False):
+def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: float = 0.0):
     """Log-density of ``actions`` (batch + action_shape) under the mixture, summed over coordinates.
 
-    Computed as ``logsumexp_k(log w_k + log N(a; mu_k, sigma_k))``: finite for any finite
-    network output (the original added 1e-4 to the density instead, which both biased it and
-    flattened its gradient far from the modes). Returns shape ``(batch,)``.
+    Per coordinate, ``log(p(a_i) + floor)`` computed as a log-sum-exp over the modes (and the
+    floor), so it is finite and overflow-free for any network output. ``floor`` is the original
+    study's ``+1e-4`` on each coordinate's density (``Config.log_density_floor``): it bounds a
+    coordinate's log-density below by ``ln floor`` and so caps how hard one action the policy
+    now finds very unlikely can pull on the gradient when the same batch is reused for many
+    epochs. ``floor=0`` gives the exact log-density. Returns shape ``(batch,)``.
     """
     import tensorflow as tf
     log_weights, means, stds = _tf_params(outputs, action_dim, squash)
     z = (tf.expand_dims(actions, -1) - means) / stds
     log_modes = -0.5 * tf.square(z) - tf.math.log(stds) - _LOG_SQRT_2PI
     per_coordinate = tf.reduce_logsumexp(log_weights + log_modes, axis=-1)
+    if floor > 0:
+        per_coordinate = tf.math.reduce_logsumexp(
+            tf.stack([per_coordinate, tf.fill(tf.shape(per_coordinate), math.log(floor))]), axis=0)
     return tf.reduce_sum(tf.reshape(per_coordinate, [tf.shape(per_coordinate)[0], -1]), axis=-1)
 
 

@@ -155,3 +155,15 @@ def test_tanh_squashed_means_match_scipy_and_keep_gradients():
             tape.watch(x)
             lp = mix.log_prob(x, tf.constant([[0.0]]), 1, squash=squash)
         assert (abs(float(tape.gradient(lp, x)[0, 0, 0, 1])) > 1e-6) == has_gradient
+
+
+def test_density_floor_matches_the_original_formula():
+    rng = np.random.default_rng(8)
+    out = random_outputs(rng, batch=6, action_shape=(3,), modes=3, scale=1.0)
+    actions = rng.uniform(-1.5, 1.5, size=(6, 3)).astype(np.float32)
+    dens = mix.mixture_density(actions, out, 3)
+    expected = np.log(dens + 1e-4).sum(-1)  # the original's log(sum_k w_k N_k + 1e-4)
+    ours = mix.log_prob(tf.constant(out), tf.constant(actions), 3, floor=1e-4).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-4)
+    far = mix.log_prob(tf.constant(out), tf.constant(actions + 50), 3, floor=1e-4).numpy()
+    np.testing.assert_allclose(far, 3 * np.log(1e-4), rtol=1e-5)  # floored, finite
