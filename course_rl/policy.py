@@ -54,8 +54,9 @@ def mixture_params(outputs: np.ndarray, action_dim: int | None = None, squash: b
     if action_dim is None:
         action_dim = int(np.prod(outputs.shape[1:-2]))
     logits = outputs[..., 0]
-    # Defect 3 of the original: its softmax was not shifted by the maximum and overflowed for
-    # logits above ~700. Shifting changes nothing mathematically.
+    # Defect 3 of the original: its softmax was not shifted by the maximum, so exp overflowed
+    # (inf / inf = nan weights) for logits above ~88.7 in float32, the network's output type
+    # (~709 in float64). Shifting changes nothing mathematically.
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     weights = shifted / shifted.sum(axis=-1, keepdims=True)
     means = squash_means(outputs[..., 1], squash)

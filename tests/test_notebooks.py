@@ -1,0 +1,51 @@
+"""The stored notebooks: executed in order without errors, small, with working Colab badges."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+BADGE = re.compile(r"colab\.research\.google\.com/github/course-rl/course_rl/blob/main/(notebooks/[\w.-]+\.ipynb)")
+SETUP_MARK = '"google.colab" in sys.modules'
+
+
+def cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def test_there_are_six_chapters():
+    names = [p.name for p in NOTEBOOKS]
+    for prefix in ("01_", "02_", "03_", "04_", "05_", "06_"):
+        assert any(n.startswith(prefix) for n in names), f"chapter {prefix} missing: {names}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_are_a_clean_run_in_order(path):
+    code = [c for c in cells(path) if c["cell_type"] == "code"]
+    counts = [c["execution_count"] for c in code]
+    assert all(n is not None for n in counts), f"{path.name}: unexecuted cells"
+    assert counts == sorted(counts) and len(set(counts)) == len(counts), f"{path.name}: out of order {counts}"
+    for c in code:
+        for out in c.get("outputs", []):
+            assert out["output_type"] != "error", f"{path.name}: stored error {out.get('ename')}"
+    assert path.stat().st_size < 3_000_000, f"{path.name} is {path.stat().st_size / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_badge_and_colab_setup_cell(path):
+    first = "".join(cells(path)[0]["source"])
+    targets = BADGE.findall(first)
+    assert targets == [f"notebooks/{path.name}"], f"{path.name}: badge points to {targets}"
+    setup = "".join(cells(path)[1]["source"])
+    assert SETUP_MARK in setup
+
+
+def test_readme_badges_point_to_existing_notebooks():
+    readme = (ROOT / "README.md").read_text()
+    targets = BADGE.findall(readme)
+    assert targets, "the README has no Colab badge"
+    for target in targets:
+        assert (ROOT / target).exists(), target
