@@ -13,6 +13,10 @@ Tasks (as modified by the original study):
   reward 0. The reported score of an episode is the number of steps survived.
 * ``"cheetah"`` -- half-cheetah with the unchanged reward (forward velocity minus
   0.1 * sum(a**2)), cut at 500 steps (``truncated=True``). The score is the reward sum.
+* ``"cheetah_pixels"`` -- the same half-cheetah seen through a camera: every step renders a
+  96x96 RGB frame and the observation is the 8-number latent code the study's VAE
+  (:mod:`course_rl.vae`) gives that frame (one reparameterised sample). Reward and 500-step
+  cap as ``"cheetah"`` (the original forgot the cap for this task). pybullet backend only.
 
 Backends (:data:`BACKENDS`):
 
@@ -24,7 +28,7 @@ Backends (:data:`BACKENDS`):
 
 Both backends give float32 observations and a ``Box(-1, 1)`` float32 action space.
 
-Taught in notebooks/01_tasks.ipynb.
+Taught in notebooks/01_tasks.ipynb (the pixel task in notebooks/06_vision.ipynb).
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from gymnasium.wrappers import RescaleAction, TransformObservation
 
 from . import bullet_envs
 
-__all__ = ["BACKENDS", "TASKS", "EpisodeCap", "FallPenaltyReward", "TaskSpec", "make"]
+__all__ = ["BACKENDS", "TASKS", "EpisodeCap", "FallPenaltyReward", "LatentBatch",
+           "LatentObservation", "TaskSpec", "latent_batch", "make"]
 
 bullet_envs.register_envs()
 
@@ -65,6 +70,7 @@ class TaskSpec:
         max_episode_steps: the episode cap (truncation) of the task as :func:`make` builds it.
         score_name: what :meth:`score` measures, for axis labels ("steps survived", "return").
         score_kind: ``"length"`` (score = episode length) or ``"reward_sum"``.
+        backends: the physics backends the task runs on (a subset of :data:`BACKENDS`).
 
     Taught in notebooks/01_tasks.ipynb.
     """
@@ -74,11 +80,16 @@ class TaskSpec:
     max_episode_steps: int
     score_name: str
     score_kind: str = "reward_sum"
+    backends: tuple[str, ...] = BACKENDS
 
     def __post_init__(self) -> None:
         if self.score_kind not in ("length", "reward_sum"):
             raise ValueError(
                 f"score_kind must be 'length' or 'reward_sum', got {self.score_kind!r}")
+        unknown = [b for b in self.backends if b not in BACKENDS]
+        if unknown or not self.backends:
+            raise ValueError(f"backends must be a non-empty subset of {list(BACKENDS)}, "
+                             f"got {self.backends!r}")
 
     def score(self, reward_sum: float, length: int) -> float:
         """Return the score reported for an episode with this reward sum and length.
@@ -110,6 +121,15 @@ TASKS: MappingProxyType[str, TaskSpec] = MappingProxyType({
         score_name="return",
         score_kind="reward_sum",
     ),
+    "cheetah_pixels": TaskSpec(
+        name="cheetah_pixels",
+        description="The half-cheetah seen through a 96x96 camera: the observation is the VAE's "
+                    "8-number latent code of each frame; reward and 500-step cap as 'cheetah'.",
+        max_episode_steps=500,
+        score_name="return",
+        score_kind="reward_sum",
+        backends=("pybullet",),  # the shipped VAE was trained on pybullet's frames
+    ),
 })
 """Registry of task specs, by name (read-only)."""
 
@@ -130,7 +150,7 @@ class FallPenaltyReward(gym.Wrapper):
         return obs, (-1.0 if terminated else 0.0), terminated, truncated, info
 
 
-class EpisodeCap(gym.Wrapper):
+class EpisodeCap(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """End every episode after ``max_steps`` steps with ``truncated=True``.
 
     The study cut half-cheetah episodes at 500 of the environment's 1000 steps. (The original
@@ -141,7 +161,8 @@ class EpisodeCap(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, max_steps: int):
-        super().__init__(env)
+        gym.utils.RecordConstructorArgs.__init__(self, max_steps=max_steps)  # env.spec can remake it
+        gym.Wrapper.__init__(self, env)
         if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
                 or max_steps <= 0:
             raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
@@ -227,9 +248,129 @@ def _make_cheetah(backend: str, render_mode: str | None, kwargs: dict[str, Any])
     return EpisodeCap(env, TASKS["cheetah"].max_episode_steps)
 
 
+class LatentObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Observe the VAE's latent code of the rendered frame instead of the joint readings.
+
+    After every reset and step the wrapped environment renders its 96x96 RGB frame and the
+    encoder (:class:`course_rl.vae.FrameEncoder`) turns it into ``(mean, log_var)``. The
+    observation is one reparameterised sample ``mean + exp(log_var / 2) * eps`` (``latent=
+    "sample"``, as the study did) or the mean (``latent="mean"``). ``eps ~ N(0, I)`` comes from
+    the environment's own generator, so a seeded episode is reproducible.
+
+    ``reset_frame`` and ``step_frame`` do the same but return the raw uint8 frame in place of
+    the observation; :func:`course_rl.training.run_episodes` uses them to encode the frames of
+    all its actors in one call (see :class:`LatentBatch`), with the same observations as
+    one-at-a-time encoding.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+
+    def __init__(self, env: gym.Env, encoder, latent: str = "sample"):
+        gym.utils.RecordConstructorArgs.__init__(self, encoder=encoder, latent=latent)
+        gym.Wrapper.__init__(self, env)
+        if latent not in ("sample", "mean"):
+            raise ValueError(f"latent must be 'sample' or 'mean', got {latent!r}")
+        self.encoder = encoder
+        self.latent = latent
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (encoder.latent_dim,),
+                                                np.float32)
+
+    def reset_frame(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Like ``reset`` but return the rendered uint8 frame instead of its latent code."""
+        _, info = self.env.reset(seed=seed, options=options)
+        return self.env.render(), info
+
+    def step_frame(self, action):
+        """Like ``step`` but return the rendered uint8 frame instead of its latent code."""
+        _, reward, terminated, truncated, info = self.env.step(action)
+        return self.env.render(), reward, terminated, truncated, info
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        frame, info = self.reset_frame(seed=seed, options=options)
+        return _latents(self.encoder, self.latent, frame[None], [self])[0], info
+
+    def step(self, action):
+        frame, reward, terminated, truncated, info = self.step_frame(action)
+        return (_latents(self.encoder, self.latent, frame[None], [self])[0], reward,
+                terminated, truncated, info)
+
+
+def _latents(encoder, latent: str, frames: np.ndarray, envs) -> np.ndarray:
+    """Latent observations of ``frames[k]``, rendered by ``envs[k]`` (one encoder call)."""
+    mean, log_var = encoder(frames)
+    if latent == "mean":
+        return mean
+    from .vae import latent_sample
+    # each environment draws its own noise, so batching does not change any observation
+    noise = np.stack([env.unwrapped.np_random.standard_normal(encoder.latent_dim)
+                      for env in envs])
+    return latent_sample(mean, log_var, noise)
+
+
+class LatentBatch:
+    """Encode the frames of several :class:`LatentObservation` environments in one call.
+
+    Made by :func:`latent_batch`; all environments share one encoder and latent mode.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+
+    def __init__(self, envs):
+        self.envs = list(envs)
+        self.encoder = self.envs[0].encoder
+        self.latent = self.envs[0].latent
+        from .vae import IMAGE_SHAPE
+        self.frame_shape = IMAGE_SHAPE
+
+    def encode(self, frames: np.ndarray, rows) -> np.ndarray:
+        """Latent observations of ``frames[k]``, the frame of environment ``rows[k]``."""
+        if len(frames) == 0:
+            return np.zeros((0, self.encoder.latent_dim), np.float32)
+        return _latents(self.encoder, self.latent, frames, [self.envs[i] for i in rows])
+
+
+def latent_batch(envs) -> LatentBatch | None:
+    """A :class:`LatentBatch` if every env is a pixel task sharing one encoder, else ``None``.
+
+    (``make("cheetah_pixels")`` shares the shipped encoder between all its environments.)
+    """
+    if not envs or not all(isinstance(env, LatentObservation) for env in envs):
+        return None
+    first = envs[0]
+    if any(env.encoder is not first.encoder or env.latent != first.latent for env in envs):
+        return None
+    return LatentBatch(envs)
+
+
+def _make_cheetah_pixels(backend: str, render_mode: str | None, kwargs: dict[str, Any]) -> gym.Env:
+    from . import vae as vae_module
+
+    source = kwargs.pop("vae", None)
+    latent = kwargs.pop("latent", "sample")
+    height, width = vae_module.IMAGE_SHAPE[:2]
+    if kwargs.pop("width", width) != width or kwargs.pop("height", height) != height:
+        raise ValueError(f"the cheetah_pixels frames are {width}x{height}, the size its VAE "
+                         f"was trained on; pass no width or height (or exactly those)")
+    if source is None or isinstance(source, (str, os.PathLike)):
+        encoder = vae_module.load_encoder(source)
+    elif isinstance(source, vae_module.VAE):
+        encoder = source.frame_encoder()
+    elif isinstance(source, vae_module.FrameEncoder):
+        encoder = source
+    else:
+        raise ValueError(f"vae must be None (the shipped VAE), a weights file, a VAE or a "
+                         f"FrameEncoder, got {type(source).__name__}")
+    # the camera is always on: the observation is made from the frame (render_mode=None too)
+    env = _gym_make(bullet_envs.HALF_CHEETAH_ID, backend, "rgb_array", kwargs,
+                    max_episode_steps=1000, width=width, height=height)
+    env = EpisodeCap(env, TASKS["cheetah_pixels"].max_episode_steps)
+    return LatentObservation(env, encoder, latent)
+
+
 _BUILDERS: dict[str, Callable[[str, str | None, dict[str, Any]], gym.Env]] = {
     "cartpole": _make_cartpole,
     "cheetah": _make_cheetah,
+    "cheetah_pixels": _make_cheetah_pixels,
 }
 
 
@@ -238,8 +379,9 @@ def make(name: str, backend: str = "pybullet", seed: int | None = None,
     """Build the environment of task ``name`` on physics ``backend``.
 
     Args:
-        name: a key of :data:`TASKS` ("cartpole" or "cheetah").
-        backend: one of :data:`BACKENDS` ("pybullet", the study's engine, or "mujoco").
+        name: a key of :data:`TASKS` ("cartpole", "cheetah" or "cheetah_pixels").
+        backend: one of :data:`BACKENDS` ("pybullet", the study's engine, or "mujoco");
+            "cheetah_pixels" runs on pybullet only.
         seed: ``None`` or a non-negative int. When given, the first ``reset()`` called without
             a seed behaves exactly like ``reset(seed=seed)`` (the environment's random
             generator is seeded now; the environment is not reset here), and the action space
@@ -249,7 +391,11 @@ def make(name: str, backend: str = "pybullet", seed: int | None = None,
             which needs a display). On Linux without a display, MuJoCo's ``rgb_array`` uses
             the EGL offscreen renderer (``MUJOCO_GL=egl`` is set if ``MUJOCO_GL`` is unset).
         **kwargs: passed to the environment constructor, e.g. ``width=`` and ``height=`` of
-            rendered frames (positive ints).
+            rendered frames (positive ints). "cheetah_pixels" takes ``vae=`` (``None``: the
+            shipped VAE; or a weights file, a :class:`course_rl.vae.VAE` or a
+            :class:`course_rl.vae.FrameEncoder`) and ``latent=`` (``"sample"``, the default
+            and the study's choice, or ``"mean"``); its frames are always 96x96 and its camera
+            is always on (``render()`` returns the frame the agent sees).
 
     Returns:
         A gymnasium environment with float32 observations and a ``Box(-1, 1)`` float32 action
@@ -266,13 +412,16 @@ def make(name: str, backend: str = "pybullet", seed: int | None = None,
         raise ValueError(f"unknown task {name!r}; choose one of {sorted(TASKS)}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {list(BACKENDS)}")
+    if backend not in TASKS[name].backends:
+        raise ValueError(f"task {name!r} does not run on backend {backend!r}; "
+                         f"choose one of {list(TASKS[name].backends)}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                              or seed < 0):
         raise ValueError(f"seed must be None or a non-negative integer, got {seed!r}")
     if render_mode not in _RENDER_MODES[backend]:
         raise ValueError(f"unsupported render_mode {render_mode!r} for backend {backend!r}; "
                          f"choose one of {list(_RENDER_MODES[backend])}")
-    if "width" in kwargs or "height" in kwargs:
+    if ("width" in kwargs or "height" in kwargs) and name != "cheetah_pixels":
         bullet_envs.check_render_size(kwargs.get("width", 1), kwargs.get("height", 1))
 
     env = _BUILDERS[name](backend, render_mode, dict(kwargs))
