@@ -3,8 +3,9 @@
     python benchmarks/agent_speed.py --task cheetah --backend pybullet --actors 10 --cycles 3
 
 Prints, for one task and backend:
-  1. raw env steps/s (random actions, the environments stepped one after another: the
-     physics floor);
+  1. raw env steps/s (uniform random actions, the environments stepped one after another),
+     and the same episodes as the rollout replayed open-loop without an agent (the physics
+     floor of exactly those states: a policy's gait makes contacts that random actions do not);
   2. rollout steps/s with acting (course_rl: lockstep actors, one NumPy policy call per step
      for all of them, persistent noise);
   3. whole-cycle steps/s (rollout plus the 16-epoch update, compiled with XLA);
@@ -37,6 +38,20 @@ def raw_steps_per_second(envs, steps: int) -> float:
         _, _, terminated, truncated, _ = env.step(actions[k])
         if terminated or truncated:
             env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def replay_steps_per_second(envs, seeds, transitions) -> float:
+    """The physics floor of one rollout: the same episodes (same seeds, same actions) stepped
+    open-loop with no agent. Physics is deterministic, so the states, contacts and costs are
+    exactly the rollout's; the difference in time is what acting costs."""
+    start = time.perf_counter()
+    steps = 0
+    for env, seed, (_, actions, _, _, _) in zip(envs, seeds, transitions):
+        env.reset(seed=int(seed))
+        for action in actions:
+            env.step(action)
+        steps += len(actions)
     return steps / (time.perf_counter() - start)
 
 
@@ -125,11 +140,14 @@ def main():
 
     raw = raw_steps_per_second(envs, 20_000)
 
-    start, steps = time.perf_counter(), 0
+    start, steps, replays = time.perf_counter(), 0, []
     for _ in range(args.cycles):
-        ep = run_episodes(envs, agent, rng.integers(2**31, size=args.actors), record=True, spec=spec)
+        seeds = rng.integers(2**31, size=args.actors)
+        ep = run_episodes(envs, agent, seeds, record=True, spec=spec)
         steps += ep.steps
+        replays.append((seeds, ep.transitions))
     rollout = steps / (time.perf_counter() - start)
+    replay = np.mean([replay_steps_per_second(envs, s, t) for s, t in replays])
 
     start, steps = time.perf_counter(), 0
     for _ in range(args.cycles):
@@ -151,11 +169,12 @@ def main():
     original_eval = steps / (time.perf_counter() - start)
 
     print(f"task {args.task}, backend {args.backend}, {args.actors} actors, config {args.experiment}")
-    rows = [("raw env steps (physics floor)", raw), ("rollout with acting", rollout),
+    rows = [("raw env steps, random actions", raw),
+            ("same episodes replayed, no agent", replay), ("rollout with acting", rollout),
             ("whole cycle (rollout + update)", cycle), ("greedy evaluation (20 envs)", evaluation),
             ("original way: cycle", original_cycle), ("original way: evaluation", original_eval)]
     for name, value in rows:
-        print(f"  {name:32s} {value:10,.0f} steps/s   {value / raw:5.2f} x raw")
+        print(f"  {name:34s} {value:9,.0f} steps/s  {value / raw:5.2f} x raw  {value / replay:5.2f} x replay")
 
     # a full original-protocol run: every training step plus every evaluation
     full = configs.get(args.experiment)
@@ -164,12 +183,12 @@ def main():
         train_steps = full.episodes * length
         eval_steps = (len(full.eval_cycles) + 1) * full.eval_episodes * length
         ours = train_steps / cycle + eval_steps / evaluation
-        floor = (train_steps + eval_steps) / raw
+        floor = (train_steps + eval_steps) / replay
         original = train_steps / original_cycle + eval_steps / original_eval
         print(f"projected full {full.name} run ({train_steps:,} training + {eval_steps:,} evaluation "
               f"steps at full episode length):")
         print(f"  course_rl {ours / 60:6.1f} min = {ours / floor:4.2f} x the physics floor "
-              f"({floor / 60:.1f} min); original way {original / 60:6.1f} min = "
+              f"of the replayed episodes ({floor / 60:.1f} min); original way {original / 60:6.1f} min = "
               f"{original / ours:4.1f} x slower than course_rl")
 
 
