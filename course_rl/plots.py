@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot  # noqa: F401  (in a notebook, this sets up inline display of figures)
 import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats as st
