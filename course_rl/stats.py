@@ -36,7 +36,10 @@ def describe(values) -> Description:
     mean = float(x.mean())
     if x.size < 2:
         return Description(1, mean, 0.0, float("nan"), float("nan"))
-    low, high = st.t.interval(0.95, x.size - 1, loc=mean, scale=st.sem(x))
+    sem = st.sem(x)
+    if sem == 0:  # all runs equal (e.g. every cart-pole run at the 1000-step cap)
+        return Description(int(x.size), mean, 0.0, mean, mean)
+    low, high = st.t.interval(0.95, x.size - 1, loc=mean, scale=sem)
     return Description(int(x.size), mean, float(x.std()), float(low), float(high))
 
 
