@@ -208,24 +208,26 @@ ORIGINAL = (REINFORCE_CARTPOLE, A2C_CARTPOLE, REINFORCE_CHEETAH, A2C_CHEETAH,
             REINFORCE_CHEETAH_PIXELS, A2C_CHEETAH_PIXELS)
 
 # ---- improved variants ------------------------------------------------------------------------
-# What the pilots (1000 cart-pole / 400 half-cheetah episodes, seed 0) showed, and why each
-# change is made:
-# * squash_means: with clipped means, a learning rate above ~3e-4 pushes a mode's mean past
-#   +/-1, where its gradient is zero; the agent then pins an actuator at full force (cart-pole
-#   collapsed to 9-step episodes at lr 1e-3). tanh keeps a gradient everywhere.
-# * learning rates: the original's 1e-4 (cart-pole) and 1e-5 (half-cheetah) make Adam crawl;
-#   A2C cart-pole at 3e-4 reached a greedy 630 after 1000 episodes where 1e-4 reached 152.
+# Why each change is made, and how much evidence there is so far (pilots of seed 0; the shipped
+# study is what decides):
+# * squash_means: with clipped means, a mean pushed past +/-1 gets no gradient and stays there,
+#   pinning an actuator at full force; tanh keeps a gradient everywhere (tests/test_policy.py).
 # * hidden_init glorot_uniform: the original drew hidden weights AND biases from N(0, 0.05^2),
-#   which starts every ReLU layer near-linear and tiny; Glorot with zero biases is Keras' default.
+#   which starts every ReLU layer tiny; Glorot with zero biases is Keras' default.
+# * cart-pole learning rate 3e-4 (original 1e-4): a pilot reached a greedy 630 after 1000 A2C
+#   episodes against 152 -- but that pilot ran before the original's density floor was restored
+#   (see Config.log_density_floor). With the floor, chapter 4's runs at 3e-4 reached 166 and 320
+#   after 1000 episodes while the sweep's original setting averaged 749: the cart-pole variants
+#   are NOT yet shown to be better and are due for re-tuning from the sweep.
 # * not used on the cart-pole: per-minibatch advantage standardisation and observation
 #   normalisation. Its reward is 0 except on a fall, so most advantages are value-function noise
-#   that standardisation blows up to unit size (both variants that used it collapsed), and its
-#   early states have near-zero variance, so running statistics first over-scale them.
+#   that standardisation blows up to unit size (both pilots that used it collapsed).
 # * the half-cheetah: dense reward and velocity observations of very different scales, so
-#   observation and advantage normalisation help there; the 500-step cap is a time limit, not a
-#   terminal state, so returns are bootstrapped with V(s_500); 16 epochs of plain policy
-#   gradient on one batch overshoot at a useful learning rate (no trust region), so 4 epochs
-#   with gradients clipped to norm 0.5.
+#   observation and advantage normalisation; the 500-step cap is a time limit, not a terminal
+#   state, so returns are bootstrapped with V(s_500); 16 epochs of plain policy gradient on one
+#   batch overshoot at a useful learning rate (no trust region), so 4 epochs with gradients
+#   clipped to norm 0.5, and Adam at 1e-4/1e-3 instead of 1e-5. Pilot: greedy 10.4 and on-policy
+#   about +5 after 450 episodes, where the original config had about 3 after 300.
 _IMPROVED_COMMON = dict(squash_means=True, hidden_init="glorot_uniform")
 
 REINFORCE_CARTPOLE_IMPROVED = REINFORCE_CARTPOLE.replace(
