@@ -1,6 +1,5 @@
 """The agent and the training loop: learning signals, validation, resuming."""
 
-import dataclasses
 
 import numpy as np
 import pytest
@@ -10,7 +9,6 @@ from course_rl import config as configs
 from course_rl import policy as mix
 from course_rl.agent import Agent
 from course_rl.config import Config
-from course_rl.results import load_trace
 from course_rl.training import train
 
 BANDIT = Config(name="bandit", task="cartpole", episodes=10, actor_count=1, hidden_sizes=(16,),

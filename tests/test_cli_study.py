@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from course_rl import cli, results
+from course_rl import results
 from course_rl.config import Config
 from course_rl.study import parse_seeds, run_study
 

@@ -260,7 +260,7 @@ def test_load_policy_replays_a_normalised_squashed_run(tmp_path):
                  entropy_weight=0.0, eval_every=2, eval_episodes=3, normalize_observations=True,
                  squash_means=True)
     in_memory = train(cfg, seed=0, progress=False)
-    on_disk = train(cfg, seed=0, out=tmp_path / "run", progress=False)
+    train(cfg, seed=0, out=tmp_path / "run", progress=False)
     assert (tmp_path / "run" / "normalizer.npz").exists()
     obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
     np.testing.assert_allclose(video.load_policy(in_memory)(obs), video.load_policy(tmp_path / "run")(obs),
