@@ -41,7 +41,8 @@ TRACE_KEYS = {
     "training_episode_returns": "(cycles, actor_count) reported return of each training episode",
     "training_episode_lengths": "(cycles, actor_count) steps of each training episode",
     "eval_episode_returns": "(evaluations, eval_episodes) greedy returns at each evaluation",
-    "eval_episode_numbers": "(evaluations,) training episodes completed before each evaluation",
+    "eval_episode_numbers": "(evaluations,) x position of each evaluation as the original plotted "
+                            "it: cycle * actor_count (the evaluation follows that cycle's update)",
     "value_rmse": "(cycles,) root-mean-square advantage over each cycle's updates",
     "mean_objective": "(cycles,) policy objective per sample over each cycle's updates",
     "best_eval_return": "() best mean greedy return over all evaluations",
