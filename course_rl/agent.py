@@ -26,6 +26,17 @@ from .returns import n_step_targets
 CHUNK = 16  # minibatches per compiled call
 
 
+def scale_of(mean, var):
+    """``(shift, factor)`` of ``standardize`` from a mean and a variance (float32)."""
+    mean, var = np.asarray(mean, np.float64), np.asarray(var, np.float64)
+    return mean.astype(np.float32), (1.0 / np.sqrt(var + 1e-8)).astype(np.float32)
+
+
+def standardize(obs: np.ndarray, shift: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """``(obs - shift) * factor``, clipped to +/-10: how a normalising agent's networks see obs."""
+    return np.clip((obs - shift) * factor, -10.0, 10.0)
+
+
 class RunningNormalizer:
     """Running mean and variance of observations (Chan et al.'s parallel update)."""
 
@@ -48,7 +59,7 @@ class RunningNormalizer:
 
     def scale(self):
         """``(shift, factor)`` such that ``(obs - shift) * factor`` is standardised (float32)."""
-        return self.mean.astype(np.float32), (1.0 / np.sqrt(self.var + 1e-8)).astype(np.float32)
+        return scale_of(self.mean, self.var)
 
 
 class Agent:
@@ -106,7 +117,7 @@ class Agent:
         obs = np.asarray(obs, dtype=np.float32)
         if self.normalizer is None:
             return obs
-        return np.clip((obs - self._shift) * self._factor, -10.0, 10.0)
+        return standardize(obs, self._shift, self._factor)
 
     def make_sampler(self, n_actors: int) -> mix.MixturePolicySampler:
         """Persistent exploration noise for ``n_actors`` actors."""

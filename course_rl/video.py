@@ -29,6 +29,7 @@ import numpy as np
 
 from . import policy as mix
 from . import results, tasks
+from .agent import scale_of, standardize
 from .config import Config
 
 WEIGHTS_FILE = "policy.weights.h5"
@@ -74,7 +75,7 @@ class LoadedPolicy:
         x = np.asarray(obs, np.float32)
         if self._normalizer is not None:
             shift, factor = self._normalizer
-            x = np.clip((x - shift) * factor, -10.0, 10.0)
+            x = standardize(x, shift, factor)
         return self.network(x)
 
     def __call__(self, obs, temp: float = 0.0) -> np.ndarray:
@@ -115,8 +116,7 @@ def _read_normalizer(folder: Path | None, config: Config, stats: dict | None = N
     if not config.normalize_observations:
         return None
     if stats is not None:
-        mean, var = np.asarray(stats["mean"], np.float64), np.asarray(stats["var"], np.float64)
-        return mean.astype(np.float32), (1.0 / np.sqrt(var + 1e-8)).astype(np.float32)
+        return scale_of(stats["mean"], stats["var"])
     file = folder / NORMALIZER_FILE if folder is not None else None
     if file is None or not file.is_file():
         where = f"{file} does not exist" if file is not None else "the run has no folder"
