@@ -77,11 +77,12 @@ def original_way_cycle(agent, envs, spec, minibatch_fn, rng):
             steps += 1
         episodes.append((np.array(log_o, np.float32), np.array(log_a, np.float32),
                          np.array(log_r), bool(trunc and not term), obs))
-    obs, actions, targets = agent.targets(episodes)
+    obs, actions, targets, advantages = agent.targets(episodes)
     n = len(obs) * agent.config.epochs // agent.config.minibatch_size
     for _ in range(n):
         idx = rng.integers(len(obs), size=agent.config.minibatch_size)
-        minibatch_fn(obs[idx][None], actions[idx][None], targets[idx][None])
+        minibatch_fn(obs[idx][None], actions[idx][None], targets[idx][None],
+                     advantages[idx][None], advantages[idx][None])
     return steps
 
 
@@ -135,6 +136,7 @@ def main():
     mb = cfg.minibatch_size
     minibatch_fn = tf.function(agent._train_minibatches, input_signature=[
         tf.TensorSpec((1, mb) + obs_shape, tf.float32), tf.TensorSpec((1, mb) + action_shape, tf.float32),
+        tf.TensorSpec((1, mb), tf.float32), tf.TensorSpec((1, mb), tf.float32),
         tf.TensorSpec((1, mb), tf.float32)])
     original_way_cycle(agent, envs[:1], spec, minibatch_fn, rng)
 

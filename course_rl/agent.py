@@ -108,8 +108,8 @@ class Agent:
             self._train[chunk] = tf.function(
                 self._train_minibatches, jit_compile=True,
                 input_signature=[tf.TensorSpec((chunk, mb) + self.obs_shape, tf.float32),
-                                 tf.TensorSpec((chunk, mb) + self.action_shape, tf.float32),
-                                 tf.TensorSpec((chunk, mb), tf.float32)])
+                                 tf.TensorSpec((chunk, mb) + self.action_shape, tf.float32)]
+                + [tf.TensorSpec((chunk, mb), tf.float32)] * 3)
 
     # ---- acting (NumPy) -------------------------------------------------------------------------
     def preprocess(self, obs: np.ndarray) -> np.ndarray:
@@ -139,26 +139,37 @@ class Agent:
         return self.fast_value(self.preprocess(obs))[:, 0]
 
     # ---- learning (TensorFlow) ------------------------------------------------------------------
-    def targets(self, episodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Stack a cycle's episodes into (observations, actions, value targets).
+    def targets(self, episodes):
+        """Stack a cycle's episodes into (observations, actions, value targets, advantages).
 
         ``episodes``: a list of ``(obs (T, ...), actions (T, ...), rewards (T,), truncated,
-        final_obs)``. Targets are Monte-Carlo returns or n-step bootstrapped ones (float64 math,
-        float32 result).
+        final_obs)``. Targets are Monte-Carlo returns or n-step bootstrapped ones; with
+        ``gae_lambda`` set they are lambda-returns and the advantages are GAE(lambda), both from
+        the value network before this cycle's update (otherwise the advantages are zeros: the
+        minibatches compute them). Float64 math, float32 results.
         """
+        from .returns import gae_advantages
         cfg = self.config
-        all_obs, all_actions, all_targets = [], [], []
+        all_obs, all_actions, all_targets, all_advantages = [], [], [], []
         for obs, actions, rewards, truncated, final_obs in episodes:
             final_value = 0.0
             if truncated and cfg.bootstrap_truncated:
                 final_value = float(self.values(np.asarray(final_obs)[None])[0])
-            values = self.values(obs) if 0 < cfg.n_steps < len(rewards) else None
-            all_targets.append(n_step_targets(rewards, cfg.discount, cfg.n_steps, values, final_value))
+            if cfg.gae_lambda is not None:
+                values = self.values(obs)
+                advantages = gae_advantages(rewards, values, cfg.discount, cfg.gae_lambda,
+                                            final_value)
+                all_targets.append(advantages + values)
+                all_advantages.append(advantages)
+            else:
+                values = self.values(obs) if 0 < cfg.n_steps < len(rewards) else None
+                all_targets.append(n_step_targets(rewards, cfg.discount, cfg.n_steps, values,
+                                                  final_value))
+                all_advantages.append(np.zeros(len(rewards)))
             all_obs.append(obs)
             all_actions.append(actions)
-        return (np.concatenate(all_obs).astype(np.float32),
-                np.concatenate(all_actions).astype(np.float32),
-                np.concatenate(all_targets).astype(np.float32))
+        return tuple(np.concatenate(part).astype(np.float32)
+                     for part in (all_obs, all_actions, all_targets, all_advantages))
 
     def minibatch_indices(self, n_samples: int) -> np.ndarray:
         """``epochs`` shuffled passes over ``n_samples``, cut into full minibatches.
@@ -175,19 +186,23 @@ class Agent:
 
     def update(self, episodes) -> tuple[float, float]:
         """Learn from one cycle's episodes; returns ``(value_rmse, mean_objective)`` per sample."""
-        obs, actions, targets = self.targets(episodes)
+        obs, actions, targets, advantages = self.targets(episodes)
         if self.normalizer is not None:
             # the statistics move only between cycles, so acting and learning see one scaling
             self.normalizer.update(obs)
             self._shift, self._factor = self.normalizer.scale()
+        x = self.preprocess(obs)
+        old_log_p = np.zeros(len(obs), np.float32)
+        if self.config.clip_ratio > 0:  # the policy before this update, for PPO's ratio
+            old_log_p = self._log_prob(x, actions)
         index = self.minibatch_indices(len(obs))
-        x, a, g = self.preprocess(obs)[index], actions[index], targets[index]
+        batches = [part[index] for part in (x, actions, targets, advantages, old_log_p)]
         total_objective = total_value_loss = 0.0
         start = 0
         while start < len(index):
             chunk = CHUNK if len(index) - start >= CHUNK else 1
             part = slice(start, start + chunk)
-            objective, value_loss = self._train[chunk](x[part], a[part], g[part])
+            objective, value_loss = self._train[chunk](*(b[part] for b in batches))
             total_objective += float(objective)
             total_value_loss += float(value_loss)
             start += chunk
@@ -196,8 +211,17 @@ class Agent:
         used = index.size
         return float(np.sqrt(total_value_loss / used)), total_objective / used
 
-    def _train_minibatches(self, obs, actions, targets):
-        """Gradient steps on minibatches ``obs[i], actions[i], targets[i]``, one after another."""
+    def _log_prob(self, x: np.ndarray, actions: np.ndarray) -> np.ndarray:
+        """log pi(a|s) under the current policy network, for preprocessed observations."""
+        out = self.policy(x, training=False)
+        return np.asarray(mix.log_prob(out, actions, self.action_dim, self.config.squash_means,
+                                       self.config.log_density_floor), np.float32)
+
+    def _train_minibatches(self, obs, actions, targets, advantages, old_log_p):
+        """Gradient steps on minibatches ``obs[i], actions[i], ...``, one after another.
+
+        ``advantages`` and ``old_log_p`` are used only with ``gae_lambda`` and ``clip_ratio``.
+        """
         import tensorflow as tf
         cfg = self.config
         policy_vars = self.policy.trainable_variables
@@ -213,18 +237,24 @@ class Agent:
         for i in tf.range(tf.shape(obs)[0]):
             s, a, g = obs[i], actions[i], targets[i]
             with tf.GradientTape() as value_tape:
-                advantage = g - self.value(s, training=True)[:, 0]
-                value_loss = tf.reduce_sum(tf.square(advantage))
+                error = g - self.value(s, training=True)[:, 0]
+                value_loss = tf.reduce_sum(tf.square(error))
             value_grads = value_tape.gradient(value_loss, value_vars)
             # the policy sees the advantage as a constant weight on its log-probabilities
-            advantage = tf.stop_gradient(advantage)
+            advantage = tf.stop_gradient(error) if cfg.gae_lambda is None else advantages[i]
             if cfg.normalize_advantages:
                 mean, var = tf.nn.moments(advantage, axes=[0])
                 advantage = (advantage - mean) / (tf.sqrt(var) + 1e-8)
             with tf.GradientTape() as policy_tape:
                 out = self.policy(s, training=True)
-                objective = tf.reduce_sum(mix.log_prob(out, a, self.action_dim, cfg.squash_means,
-                                                       cfg.log_density_floor) * advantage)
+                log_p = mix.log_prob(out, a, self.action_dim, cfg.squash_means,
+                                     cfg.log_density_floor)
+                if cfg.clip_ratio > 0:  # PPO: no push beyond a ratio of 1 +/- clip_ratio
+                    ratio = tf.exp(log_p - old_log_p[i])
+                    kept = tf.clip_by_value(ratio, 1 - cfg.clip_ratio, 1 + cfg.clip_ratio)
+                    objective = tf.reduce_sum(tf.minimum(ratio * advantage, kept * advantage))
+                else:
+                    objective = tf.reduce_sum(log_p * advantage)
                 if cfg.entropy_weight > 0:
                     bonus = mix.entropy_upper_bound(out, self.action_dim)
                     if cfg.edge_penalty:

@@ -58,6 +58,14 @@ class Config:
     bootstrap_truncated: bool = False
     """Bootstrap returns with V(s_T) when a time limit cuts an episode (the original treated
     the cut as the end of the world)."""
+    gae_lambda: float | None = None
+    """None: the advantage is ``target - V(s)`` with the value network of the moment, inside each
+    minibatch (the original). A number in [0, 1]: GAE(lambda) advantages and lambda-return value
+    targets, computed once per cycle with the value network as it was before the update."""
+    clip_ratio: float = 0.0
+    """0: the plain policy gradient (the original). > 0: PPO's clipped surrogate with this epsilon:
+    a sample stops pushing once its probability ratio to the pre-update policy leaves
+    [1 - eps, 1 + eps] in the direction its advantage favours."""
     epochs: int = 16
     """Passes over each cycle's samples."""
     minibatch_size: int = 128
@@ -103,6 +111,10 @@ class Config:
             bad("discount", self.discount, "a number in [0, 1]")
         if not (isinstance(self.n_steps, int) and self.n_steps >= 0):
             bad("n_steps", self.n_steps, "an integer >= 0 (0 = Monte-Carlo returns)")
+        if self.gae_lambda is not None and not (0.0 <= self.gae_lambda <= 1.0):
+            bad("gae_lambda", self.gae_lambda, "None or a number in [0, 1]")
+        if not (0.0 <= self.clip_ratio < 1.0):
+            bad("clip_ratio", self.clip_ratio, "a number in [0, 1) (0 = no clipping)")
         if not (isinstance(self.epochs, int) and self.epochs >= 1):
             bad("epochs", self.epochs, "an integer >= 1")
         if not (isinstance(self.minibatch_size, int) and self.minibatch_size >= 1):

@@ -52,6 +52,25 @@ def n_step_targets(rewards, discount: float, n_steps: int = 0, values=None,
     return targets
 
 
+def gae_advantages(rewards, values, discount: float, lam: float,
+                   final_value: float = 0.0) -> np.ndarray:
+    """Generalised advantage estimates (Schulman et al. 2016) for one episode, in float64.
+
+    ``A_t = sum_{i>=0} (discount * lam)^i delta_{t+i}`` with the TD errors
+    ``delta_t = r_t + discount * V(s_{t+1}) - V(s_t)``, ``V(s_T) = final_value`` (0 when the
+    episode really ended). ``lam = 1`` gives the Monte-Carlo return minus ``V(s_t)``; ``lam = 0``
+    the one-step TD error. ``A_t + V(s_t)`` is the matching value target (the lambda-return).
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != rewards.shape:
+        raise ValueError(f"GAE needs one value per reward: got {values.shape} values for "
+                         f"{rewards.shape} rewards")
+    following = np.append(values[1:], float(final_value))
+    deltas = rewards + discount * following - values
+    return discounted_returns(deltas, discount * lam)
+
+
 def half_life(discount: float) -> float:
     """Steps after which a reward's weight has halved: ``ln 0.5 / ln discount``.
 

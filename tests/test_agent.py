@@ -59,6 +59,37 @@ def test_update_is_compiled_once():
     assert [f.experimental_get_tracing_count() for f in agent._train.values()] == [1, 1]
 
 
+@pytest.mark.parametrize("clip_ratio", [0.0, 0.2])
+def test_clipped_surrogate_bounds_how_far_one_update_moves_the_policy(clip_ratio):
+    """A hundred epochs on one positive-advantage action: the plain gradient
+    drives its probability up several-fold, PPO's clip stops near 1 + eps (Adam's momentum
+    carries it a little past)."""
+    cfg = BANDIT.replace(n_modes=1, policy_lr=1e-3, value_lr=1e-9, minibatch_size=1, epochs=100,
+                         gae_lambda=1.0, clip_ratio=clip_ratio)
+    agent = Agent(cfg, (2,), (1,), seed=4)
+    obs = np.array([[0.3, -0.2]], np.float32)
+    action = np.array([[0.9]], np.float32)
+    logp = lambda: float(mix.log_prob(agent.policy(obs), tf.constant(action), 1)[0])
+    before = logp()
+    agent.update(one_step_episodes(obs, action, np.array([float(agent.values(obs)[0]) + 1.0])))
+    ratio = np.exp(logp() - before)
+    if clip_ratio:
+        assert 1.2 < ratio < 1.6
+    else:
+        assert ratio > 3.0
+
+
+def test_gae_agent_uses_the_pre_update_values():
+    """With gae_lambda = 1 the value targets are the Monte-Carlo returns, whatever the values."""
+    agent = Agent(BANDIT.replace(gae_lambda=1.0, discount=0.5), (1,), (1,), seed=0)
+    obs = np.arange(4, dtype=np.float32)[:, None]
+    rewards = np.array([1.0, 0.0, 2.0, -1.0])
+    episode = [(obs, np.zeros((4, 1), np.float32), rewards, False, obs[-1])]
+    _, _, targets, advantages = agent.targets(episode)
+    np.testing.assert_allclose(targets, [1.375, 0.75, 1.5, -1.0], rtol=1e-6)
+    np.testing.assert_allclose(advantages, targets - agent.values(obs), rtol=1e-5, atol=1e-6)
+
+
 def test_numpy_acting_matches_keras():
     agent = Agent(BANDIT.replace(hidden_sizes=(8, 5), n_modes=2), (3,), (2,), seed=2)
     x = np.random.default_rng(0).normal(size=(7, 3)).astype(np.float32)
@@ -71,6 +102,8 @@ def test_numpy_acting_matches_keras():
     ("entropy_weight", -0.01, "entropy_weight"), ("n_modes", 0, "n_modes"),
     ("policy_lr", 0.0, "policy_lr"), ("value_lr", -1e-3, "value_lr"),
     ("actor_count", 0, "actor_count"), ("task", "pendulum", "pendulum"),
+    ("gae_lambda", 1.5, "gae_lambda"), ("clip_ratio", -0.2, "clip_ratio"),
+    ("clip_ratio", 1.0, "clip_ratio"),
 ])
 def test_bad_hyperparameters_are_refused(field, value, match):
     with pytest.raises(ValueError, match=match):

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from course_rl.returns import discounted_returns, half_life, horizon, n_step_targets
+from course_rl.returns import (discounted_returns, gae_advantages, half_life, horizon,
+                               n_step_targets)
 
 
 def brute_force(rewards, discount, n_steps=0, values=None, final_value=0.0):
@@ -53,3 +54,40 @@ def test_cartpole_return_of_a_fall():
 def test_half_life_and_horizon():
     assert half_life(0.99) == pytest.approx(68.97, abs=0.01)  # not 62.5 (defect 7)
     assert horizon(0.95) == pytest.approx(20)
+
+
+def brute_force_gae(rewards, values, discount, lam, final_value):
+    """GAE as the lambda-weighted mix of n-step advantages (its definition), by double loop."""
+    T = len(rewards)
+    out = np.zeros(T)
+    for t in range(T):
+        # A_t = (1 - lam) sum_{n>=1} lam^(n-1) A_t^(n), where A_t^(n) for t+n >= T is the full
+        # bootstrapped return: the tail weights sum to lam^(T-t-1)
+        for n in range(1, T - t + 1):
+            target = brute_force(rewards[t:], discount, n, np.append(values[t:], 0.0)[: T - t],
+                                 final_value)[0] if t + n < T else \
+                brute_force(rewards[t:], discount, final_value=final_value)[0]
+            weight = (1 - lam) * lam ** (n - 1) if n < T - t else lam ** (n - 1)
+            out[t] += weight * (target - values[t])
+    return out
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, 0.95, 1.0])
+@pytest.mark.parametrize("final_value", [0.0, 2.5])
+def test_gae_matches_its_definition(lam, final_value):
+    rng = np.random.default_rng(7)
+    rewards, values = rng.normal(size=23), rng.normal(size=23)
+    np.testing.assert_allclose(gae_advantages(rewards, values, 0.9, lam, final_value),
+                               brute_force_gae(rewards, values, 0.9, lam, final_value),
+                               rtol=1e-10, atol=1e-10)
+
+
+def test_gae_limits_are_td_error_and_monte_carlo():
+    rng = np.random.default_rng(8)
+    rewards, values = rng.normal(size=30), rng.normal(size=30)
+    td = rewards + 0.95 * np.append(values[1:], 1.5) - values
+    np.testing.assert_allclose(gae_advantages(rewards, values, 0.95, 0.0, 1.5), td, rtol=1e-12)
+    np.testing.assert_allclose(gae_advantages(rewards, values, 0.95, 1.0, 1.5),
+                               brute_force(rewards, 0.95, final_value=1.5) - values, rtol=1e-10)
+    with pytest.raises(ValueError, match="one value per reward"):
+        gae_advantages(rewards, values[:-1], 0.95, 0.9)
