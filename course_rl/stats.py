@@ -81,7 +81,11 @@ def complete_runs(runs) -> list:
 
 
 def summary_table(root, experiments, backend: str = "pybullet") -> str:
-    """The original-style table: per experiment, ours beside the original study's."""
+    """The original-style table: per experiment, ours beside the original study's.
+
+    An ``-improved`` experiment is set beside the original experiment it improves (named in the
+    column). On another backend than pybullet there is no original to compare with.
+    """
     rows = [("experiment", "n", "mean +/- std", "95% CI", "original (n)", "Welch p")]
     for name in experiments:
         runs = results.load_runs(root, name, backend)
@@ -89,13 +93,18 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
             continue
         ours = describe(best_returns(runs))
         original, p = "-", "-"
-        try:
-            orig_runs = complete_runs(results.load_original(name))
-        except ValueError:
-            orig_runs = []
+        # an improved variant is compared with the original experiment it improves; the
+        # original study ran on pybullet only (returns differ between engines)
+        parent = name.removesuffix("-improved")
+        orig_runs = []
+        if backend == "pybullet":
+            try:
+                orig_runs = complete_runs(results.load_original(parent))
+            except ValueError:
+                pass
         if orig_runs:
             orig = describe(best_returns(orig_runs))
-            original = f"{orig} ({orig.n})"
+            original = f"{orig} ({orig.n})" + ("" if parent == name else f" {parent}")
             if ours.n > 1:
                 p = f"{compare(best_returns(runs), best_returns(orig_runs)).welch_p:.3g}"
         ci = f"[{ours.ci_low:.1f}, {ours.ci_high:.1f}]" if ours.n > 1 else "-"

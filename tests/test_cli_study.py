@@ -1,5 +1,6 @@
 """The command line and studies: real (tiny) runs, joblib workers and a local Ray instance."""
 
+import shutil
 import subprocess
 import sys
 
@@ -54,10 +55,22 @@ def test_train_writes_a_run_folder(tmp_path):
 
 def test_summary_prints_the_original_table():
     out = run_cli("summary", "--root", str(results.shipped_root()))
-    # either shipped runs exist (table) or there are none yet (clear error); both name things
-    assert out.returncode in (0, 2)
-    if out.returncode == 0:
-        assert "experiment" in out.stdout and "original" in out.stdout
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
+    # the original study's printed result stands beside our reinforce-cartpole runs
+    assert "814.14 +/- 226.46 (20)" in rows["reinforce-cartpole"]
+    for name, line in rows.items():  # improved variants are set beside their parent
+        if name.endswith("-improved") and "(" in line:
+            assert name.removesuffix("-improved") in line
+
+
+def test_summary_on_mujoco_has_no_original_column(tmp_path):
+    shipped = results.shipped_root() / "reinforce-cartpole" / "pybullet" / "seed-0"
+    shutil.copytree(shipped, tmp_path / "reinforce-cartpole" / "mujoco" / "seed-0")
+    out = run_cli("summary", "--root", str(tmp_path), "--backend", "mujoco")
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("reinforce-cartpole"))
+    assert "226.46" not in line and line.split()[-2:] == ["-", "-"]
 
 
 def test_parse_seeds():
