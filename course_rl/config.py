@@ -71,7 +71,7 @@ class Config:
     minibatch_size: int = 128
     """Samples per gradient step (losses are summed over a minibatch, as in the original)."""
     normalize_advantages: bool = False
-    """Standardise advantages over each cycle before the policy update."""
+    """Standardise the advantages of each minibatch before its policy step."""
     normalize_observations: bool = False
     """Scale observations by running mean and std (updated between cycles)."""
     max_grad_norm: float = 0.0
