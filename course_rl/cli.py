@@ -87,8 +87,9 @@ def _dispatch(args) -> int:
     from . import results
 
     if args.command == "list":
+        width = max(map(len, configs.EXPERIMENTS))
         for name, c in sorted(configs.EXPERIMENTS.items()):
-            print(f"{name:28s} {c.algorithm:9s} task={c.task} episodes={c.episodes} "
+            print(f"{name:{width}s} {c.algorithm:9s} task={c.task} episodes={c.episodes} "
                   f"actors={c.actor_count} modes={c.n_modes} hidden={list(c.hidden_sizes)} "
                   f"lr={c.policy_lr:g} discount={c.discount} persistence={c.persistence} "
                   f"entropy={c.entropy_weight}")

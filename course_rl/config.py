@@ -327,3 +327,32 @@ def sweep_configs() -> list[Config]:
 
 for _config in sweep_configs():
     register(_config)
+
+
+# ---- ablation of the improved A2C cart-pole ------------------------------------------------------
+# Which of the improvements matter? Each ablation undoes one change of a2c-cartpole-improved and
+# keeps the rest; all train 1500 episodes with a 20-episode evaluation every 250 (short runs, like
+# the sweep). Shown in notebooks/05_results.ipynb.
+ABLATION_CHANGES = {
+    "full": {},
+    "no-clip": dict(clip_ratio=0.0),
+    "no-gae": dict(gae_lambda=None),
+    "no-normalization": dict(normalize_observations=False, normalize_advantages=False),
+    "persistence": dict(persistence=A2C_CARTPOLE.persistence),
+}
+
+
+def ablation_configs() -> list[Config]:
+    """``a2c-cartpole-ablation-<change>``: the improved A2C cart-pole minus one change."""
+    return [A2C_CARTPOLE_IMPROVED.replace(
+        name=f"a2c-cartpole-ablation-{key}", episodes=1500, eval_every=250, eval_episodes=20,
+        **changes,
+        description="The improved A2C cart-pole, 1500 episodes, "
+                    + ("with all its changes." if not changes else
+                       "with one change undone: " + ", ".join(f"{k}={v}" for k, v in changes.items())
+                       + "."))
+        for key, changes in ABLATION_CHANGES.items()]
+
+
+for _config in ablation_configs():
+    register(_config)
