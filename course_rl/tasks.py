@@ -374,6 +374,18 @@ _BUILDERS: dict[str, Callable[[str, str | None, dict[str, Any]], gym.Env]] = {
 }
 
 
+def fingerprint(name: str) -> str:
+    """What else than the config decides a task's observations: for ``"cheetah_pixels"`` the
+    first 16 hex digits of the shipped VAE encoder's SHA-256 (another VAE is another task);
+    ``""`` for the other tasks. Runs record it, and resuming refuses a changed one."""
+    if name != "cheetah_pixels":
+        return ""
+    import hashlib
+
+    from .vae import shipped_paths
+    return hashlib.sha256(shipped_paths()["encoder"].read_bytes()).hexdigest()[:16]
+
+
 def make(name: str, backend: str = "pybullet", seed: int | None = None,
          render_mode: str | None = None, **kwargs: Any) -> gym.Env:
     """Build the environment of task ``name`` on physics ``backend``.

@@ -11,8 +11,10 @@ shuffled with seed 15; the first 1000 are held out for validation. The script wr
 record of how they were made); ``--continue`` starts from the shipped weights and appends to
 the shipped history. ``--png`` saves held-out frames above their reconstructions.
 
-The shipped VAE was made with ``--frames 16000 --epochs 3`` and then 230 more steps (about 10
-minutes on one busy CPU core in all).
+The shipped VAE was made with ``--frames 16000 --epochs 3``, then ``--continue`` twice (230
+and 2227 more steps, the second with ``--minutes 70 --epochs 200``): 3159 steps of 64 frames,
+about 13 passes over the 15000 training frames, 43 minutes of training on a busy 2-core machine.
+Held-out reconstruction term 413.7 -> 358.3 -> 177.8 nats per frame, KL about 21.7 nats.
 """
 
 from __future__ import annotations

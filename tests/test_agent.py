@@ -142,3 +142,18 @@ def test_interrupted_run_resumes_to_the_same_trace(tmp_path):
     # another config in the same folder is refused
     with pytest.raises(ValueError, match="another config"):
         train(SHORT.replace(entropy_weight=0.02), seed=3, out=tmp_path / "cut", progress=False)
+
+
+def test_resuming_refuses_a_task_whose_observations_changed(tmp_path, monkeypatch):
+    """A pixel run's checkpoint records its VAE; a run must not continue through another one."""
+    import hashlib
+
+    from course_rl import tasks, vae
+    encoder = vae.shipped_paths()["encoder"].read_bytes()
+    assert tasks.fingerprint("cheetah_pixels") == hashlib.sha256(encoder).hexdigest()[:16]
+    assert tasks.fingerprint("cartpole") == ""
+    monkeypatch.setattr(tasks, "fingerprint", lambda name: "0123456789abcdef")
+    assert train(SHORT, seed=1, out=tmp_path, progress=False, stop_after_cycles=1) is None
+    monkeypatch.setattr(tasks, "fingerprint", lambda name: "fedcba9876543210")
+    with pytest.raises(ValueError, match="another 'cartpole' task .*delete the run folder"):
+        train(SHORT, seed=1, out=tmp_path, progress=False)
