@@ -67,6 +67,28 @@ def best_returns(runs) -> np.ndarray:
     return np.array([r.best_eval_return for r in runs])
 
 
+def best_returns_at(runs, episodes) -> np.ndarray:
+    """Each run's best greedy mean over its evaluations at the given training ``episodes`` only.
+
+    A best-of-evaluations score grows with the number of evaluations, so runs evaluated on
+    different schedules are compared at their common evaluation points (e.g. the pixel runs,
+    evaluated every 250 episodes, against proprioceptive runs evaluated every 50).
+    """
+    from .plots import eval_series
+
+    wanted = np.asarray(sorted(set(float(e) for e in episodes)))
+    scores = []
+    for run in runs:
+        x, y = eval_series(run)
+        keep = np.isin(x, wanted)
+        missing = np.setdiff1d(wanted, x)
+        if missing.size:
+            raise ValueError(f"run {getattr(run, 'path', run)} was not evaluated at episodes "
+                             f"{missing.astype(int).tolist()}")
+        scores.append(y[keep].max())
+    return np.array(scores)
+
+
 def complete_runs(runs) -> list:
     """The runs that trained as many episodes as the longest of them.
 

@@ -175,3 +175,15 @@ def test_write_figures(tmp_path):
     for path in written:
         assert path.parent == out and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size > 5000
+
+
+def test_best_returns_at_common_evaluation_points(original):
+    """The original A2C cheetah evaluated every 50 episodes; scored only at every 250th, each
+    run's best is the max of those 11 evaluations (brute force over the raw arrays)."""
+    runs = original["a2c-cheetah"]
+    every_250 = range(0, 2501, 250)
+    expected = [r["eval_episode_returns"].mean(axis=1)[::5].max() for r in runs]
+    np.testing.assert_allclose(stats.best_returns_at(runs, every_250), expected)
+    assert np.all(stats.best_returns_at(runs, every_250) <= stats.best_returns(runs) + 1e-9)
+    with pytest.raises(ValueError, match=r"not evaluated at episodes \[25\]"):
+        stats.best_returns_at(runs, [0, 25])
