@@ -36,6 +36,16 @@ except ImportError:  # running from a source checkout without installing the pac
 KEYS = ("loss", "reconstruction", "kl", "mse", "probe_cosine", "epoch")
 
 
+def describe_runs(runs: list[dict]) -> str:
+    """One line on how the shipped VAE was trained, from the runs recorded in its history."""
+    first, rest = runs[0], runs[1:]
+    text = f"{first['epochs']} epochs ({first['steps']} steps)"
+    if rest:
+        text += ", then " + " and ".join(str(r["steps"]) for r in rest) + " more steps"
+        text += " (each continuation with a fresh Adam state; scripts/train_vae.py --continue)"
+    return text + f": {sum(r['steps'] for r in runs)} steps of {first['batch_size']} frames"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=16000, help="frames to collect")
@@ -112,6 +122,7 @@ def main() -> None:
         "learning_rate": args.learning_rate, "seed": args.seed, "continued": args.resume,
         "seconds": seconds, "validation": scores})
     info["validation"] = scores
+    info["note"] = describe_runs(info["runs"])
     info["train_seconds"] = float(merged["seconds"])
     out = Path(args.out)
     model.save(out / vae.SHIPPED_ENCODER, parts=("encoder",))
