@@ -21,7 +21,7 @@ import numpy as np
 from . import policy as mix
 from .config import Config
 from .networks import NumpyMLP, policy_network, value_network
-from .returns import n_step_targets
+from .returns import gae_advantages, n_step_targets
 
 CHUNK = 16  # minibatches per compiled call
 
@@ -148,7 +148,6 @@ class Agent:
         the value network before this cycle's update (otherwise the advantages are zeros: the
         minibatches compute them). Float64 math, float32 results.
         """
-        from .returns import gae_advantages
         cfg = self.config
         all_obs, all_actions, all_targets, all_advantages = [], [], [], []
         for obs, actions, rewards, truncated, final_obs in episodes:
