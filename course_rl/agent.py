@@ -24,6 +24,22 @@ from .networks import NumpyMLP, policy_network, value_network
 from .returns import gae_advantages, n_step_targets
 
 CHUNK = 16  # minibatches per compiled call
+MAX_LOG_RATIO = 20.0  # cap on log(pi / pi_old) in the clipped surrogate (see ``capped_ratio``)
+
+
+def capped_ratio(log_p, old_log_p):
+    """PPO's probability ratio ``pi / pi_old = exp(log_p - old_log_p)``, overflow-free.
+
+    The log-ratio is capped at ``MAX_LOG_RATIO`` (a ratio of 5e8) before ``exp``. Inside the
+    clipped surrogate this changes nothing for a positive advantage (past ``1 + clip`` the
+    sample gives no gradient anyway); for a negative one, a sample whose probability grew more
+    than e^20-fold within one update gets no further push instead of an infinite one. Without
+    the cap, a policy whose spreads had collapsed (sigma ~ 1e-3) moved log-probabilities by
+    60+ nats in one Adam step, ``exp`` overflowed float32, and the weights became NaN
+    (reinforce-cheetah-improved, first run; tests/test_agent.py reproduces the overflow).
+    """
+    import tensorflow as tf
+    return tf.exp(tf.minimum(log_p - old_log_p, MAX_LOG_RATIO))
 
 
 def scale_of(mean, var):
@@ -122,7 +138,8 @@ class Agent:
     def make_sampler(self, n_actors: int) -> mix.MixturePolicySampler:
         """Persistent exploration noise for ``n_actors`` actors."""
         return mix.MixturePolicySampler(n_actors, self.action_shape, self.config.n_modes,
-                                        self.config.persistence, self.rng, self.config.squash_means)
+                                        self.config.persistence, self.rng, self.config.squash_means,
+                                        self.config.std_floor)
 
     def act(self, obs: np.ndarray, sampler: mix.MixturePolicySampler, temp: float = 1.0,
             rows=slice(None)) -> np.ndarray:
@@ -205,16 +222,27 @@ class Agent:
             total_objective += float(objective)
             total_value_loss += float(value_loss)
             start += chunk
+        self._check_finite()
         self.fast_policy.update(self.policy)
         self.fast_value.update(self.value)
         used = index.size
         return float(np.sqrt(total_value_loss / used)), total_objective / used
 
+    def _check_finite(self) -> None:
+        """Stop with a clear error if an update left a NaN or inf in either network."""
+        for name, model in (("policy", self.policy), ("value", self.value)):
+            if not all(np.isfinite(w).all() for w in model.get_weights()):
+                raise FloatingPointError(
+                    f"the last update left non-finite (NaN or inf) weights in the {name} network; "
+                    "this run cannot continue. Its last checkpoint (if any) is kept; try a smaller "
+                    "learning rate, a larger std_floor or an entropy bonus")
+
     def _log_prob(self, x: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """log pi(a|s) under the current policy network, for preprocessed observations."""
         out = self.policy(x, training=False)
-        return np.asarray(mix.log_prob(out, actions, self.action_dim, self.config.squash_means,
-                                       self.config.log_density_floor), np.float32)
+        cfg = self.config
+        return np.asarray(mix.log_prob(out, actions, self.action_dim, cfg.squash_means,
+                                       cfg.log_density_floor, cfg.std_floor), np.float32)
 
     def _train_minibatches(self, obs, actions, targets, advantages, old_log_p):
         """Gradient steps on minibatches ``obs[i], actions[i], ...``, one after another.
@@ -247,15 +275,15 @@ class Agent:
             with tf.GradientTape() as policy_tape:
                 out = self.policy(s, training=True)
                 log_p = mix.log_prob(out, a, self.action_dim, cfg.squash_means,
-                                     cfg.log_density_floor)
+                                     cfg.log_density_floor, cfg.std_floor)
                 if cfg.clip_ratio > 0:  # PPO: no push beyond a ratio of 1 +/- clip_ratio
-                    ratio = tf.exp(log_p - old_log_p[i])
+                    ratio = capped_ratio(log_p, old_log_p[i])
                     kept = tf.clip_by_value(ratio, 1 - cfg.clip_ratio, 1 + cfg.clip_ratio)
                     objective = tf.reduce_sum(tf.minimum(ratio * advantage, kept * advantage))
                 else:
                     objective = tf.reduce_sum(log_p * advantage)
                 if cfg.entropy_weight > 0:
-                    bonus = mix.entropy_upper_bound(out, self.action_dim)
+                    bonus = mix.entropy_upper_bound(out, self.action_dim, cfg.std_floor)
                     if cfg.edge_penalty:
                         bonus -= mix.edge_penalty(out, cfg.squash_means)
                     objective += cfg.entropy_weight * tf.reduce_sum(bonus)

@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return _dispatch(args)
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
+    except (ValueError, RuntimeError, FileNotFoundError, FloatingPointError) as err:
         print(f"course-rl: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

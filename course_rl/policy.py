@@ -6,9 +6,9 @@ a logit (mixture weight), a raw mean and a raw spread. So its output has shape
 
 * mixture weights ``w = softmax(logits)`` over the ``K`` modes;
 * means ``mu = clip(raw_mean, -1, 1)``;
-* standard deviations ``sigma = sigmoid(raw_spread) / action_dim + 1e-4``: dividing by the
+* standard deviations ``sigma = sigmoid(raw_spread) / action_dim + floor``: dividing by the
   number of action coordinates keeps the total exploration of a many-jointed body in check, and
-  the floor keeps every mode a proper density.
+  the floor (the original's 1e-4, ``Config.std_floor``) keeps every mode a proper density.
 
 Acting happens in NumPy (``MixturePolicySampler``), many actors at once; scoring and the
 entropy bonus happen in TensorFlow (``log_prob``, ``entropy_upper_bound``) inside the compiled
@@ -43,12 +43,14 @@ def squash_means(raw, squash: bool):
     return np.tanh(raw) if squash else np.clip(raw, -1.0, 1.0)
 
 
-def mixture_params(outputs: np.ndarray, action_dim: int | None = None, squash: bool = False):
+def mixture_params(outputs: np.ndarray, action_dim: int | None = None, squash: bool = False,
+                   std_floor: float = STD_FLOOR):
     """Weights, means and standard deviations from raw network outputs (NumPy).
 
     ``outputs`` has shape ``batch + action_shape + (K, 3)``; each returned array has shape
     ``batch + action_shape + (K,)``. ``action_dim`` (the number of action coordinates, by
-    default the product of the action shape assuming one batch axis) scales the spread.
+    default the product of the action shape assuming one batch axis) scales the spread;
+    ``std_floor`` is the smallest standard deviation.
     """
     outputs = np.asarray(outputs)
     if action_dim is None:
@@ -63,13 +65,14 @@ def mixture_params(outputs: np.ndarray, action_dim: int | None = None, squash: b
     # Defect 1 of the original: it sampled with sigmoid(-x) but scored with sigmoid(+x), so
     # actions were judged under another distribution than the one that drew them. Here one
     # formula serves both (this one and ``_tf_params`` below).
-    stds = expit(outputs[..., 2]) / action_dim + STD_FLOOR
+    stds = expit(outputs[..., 2]) / action_dim + std_floor
     return weights, means, stds
 
 
-def mixture_density(actions, outputs, action_dim: int | None = None, squash: bool = False) -> np.ndarray:
+def mixture_density(actions, outputs, action_dim: int | None = None, squash: bool = False,
+                    std_floor: float = STD_FLOOR) -> np.ndarray:
     """Per-coordinate mixture density ``p(a_i)`` (NumPy, for teaching plots and tests)."""
-    weights, means, stds = mixture_params(outputs, action_dim, squash)
+    weights, means, stds = mixture_params(outputs, action_dim, squash, std_floor)
     z = (np.asarray(actions)[..., None] - means) / stds
     return np.sum(weights * np.exp(-0.5 * z * z) / (stds * math.sqrt(2 * math.pi)), axis=-1)
 
@@ -91,7 +94,8 @@ class MixturePolicySampler:
     """
 
     def __init__(self, n_actors: int, action_shape: tuple[int, ...], n_modes: int,
-                 persistence: float, rng: np.random.Generator, squash: bool = False):
+                 persistence: float, rng: np.random.Generator, squash: bool = False,
+                 std_floor: float = STD_FLOOR):
         check_persistence(persistence)
         if int(n_actors) < 1:
             raise ValueError(f"n_actors must be >= 1, got {n_actors!r}")
@@ -103,6 +107,7 @@ class MixturePolicySampler:
         self.n_modes = int(n_modes)
         self.persistence = float(persistence)
         self.squash = bool(squash)
+        self.std_floor = float(std_floor)
         self.rng = rng
         shape = (self.n_actors,) + self.action_shape
         self.mode_noise = rng.random(shape)
@@ -128,7 +133,7 @@ class MixturePolicySampler:
         """
         if temp == 0:
             return greedy_actions(outputs, self.action_dim, self.squash)
-        weights, means, stds = mixture_params(outputs, self.action_dim, self.squash)
+        weights, means, stds = mixture_params(outputs, self.action_dim, self.squash, self.std_floor)
         if self.n_modes == 1:
             mu, sigma = means[..., 0], stds[..., 0]
         else:
@@ -186,15 +191,16 @@ def median_hold_time(persistence: float) -> float:
 # TensorFlow side: log-probability and entropy, used inside the compiled update
 # --------------------------------------------------------------------------------------------
 
-def _tf_params(outputs, action_dim: int, squash: bool = False):
+def _tf_params(outputs, action_dim: int, squash: bool = False, std_floor: float = STD_FLOOR):
     import tensorflow as tf
     log_weights = tf.nn.log_softmax(outputs[..., 0], axis=-1)  # max-shifted internally
     means = tf.tanh(outputs[..., 1]) if squash else tf.clip_by_value(outputs[..., 1], -1.0, 1.0)
-    stds = tf.sigmoid(outputs[..., 2]) / action_dim + STD_FLOOR
+    stds = tf.sigmoid(outputs[..., 2]) / action_dim + std_floor
     return log_weights, means, stds
 
 
-def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: float = 0.0):
+def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: float = 0.0,
+             std_floor: float = STD_FLOOR):
     """Log-density of ``actions`` (batch + action_shape) under the mixture, summed over coordinates.
 
     Per coordinate, ``log(p(a_i) + floor)`` computed as a log-sum-exp over the modes (and the
@@ -205,7 +211,7 @@ def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: flo
     epochs. ``floor=0`` gives the exact log-density. Returns shape ``(batch,)``.
     """
     import tensorflow as tf
-    log_weights, means, stds = _tf_params(outputs, action_dim, squash)
+    log_weights, means, stds = _tf_params(outputs, action_dim, squash, std_floor)
     z = (tf.expand_dims(actions, -1) - means) / stds
     log_modes = -0.5 * tf.square(z) - tf.math.log(stds) - _LOG_SQRT_2PI
     per_coordinate = tf.reduce_logsumexp(log_weights + log_modes, axis=-1)
@@ -215,7 +221,7 @@ def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: flo
     return tf.reduce_sum(tf.reshape(per_coordinate, [tf.shape(per_coordinate)[0], -1]), axis=-1)
 
 
-def entropy_upper_bound(outputs, action_dim: int):
+def entropy_upper_bound(outputs, action_dim: int, std_floor: float = STD_FLOOR):
     """The original study's entropy bound, per batch row.
 
     For each coordinate, the entropy of a mixture is at most the entropy of the mode choice plus
@@ -223,7 +229,7 @@ def entropy_upper_bound(outputs, action_dim: int):
     (equality when the modes do not overlap). Summed over the independent coordinates.
     """
     import tensorflow as tf
-    log_weights, _, stds = _tf_params(outputs, action_dim)
+    log_weights, _, stds = _tf_params(outputs, action_dim, std_floor=std_floor)
     weights = tf.exp(log_weights)
     gauss = 0.5 * tf.math.log(2.0 * math.pi * math.e * tf.square(stds))
     per_coordinate = tf.reduce_sum(weights * (gauss - log_weights), axis=-1)

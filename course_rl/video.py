@@ -94,7 +94,8 @@ class LoadedPolicy:
                 self._sampler = mix.MixturePolicySampler(len(obs), self.action_shape,
                                                          self.config.n_modes,
                                                          self.config.persistence, self._rng,
-                                                         self.config.squash_means)
+                                                         self.config.squash_means,
+                                                         self.config.std_floor)
             self._sampler.refresh()
             actions = self._sampler.select(out, temp)
         return actions[0] if single else actions

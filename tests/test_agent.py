@@ -79,6 +79,84 @@ def test_clipped_surrogate_bounds_how_far_one_update_moves_the_policy(clip_ratio
         assert ratio > 3.0
 
 
+def test_capped_ratio_is_exp_in_range_and_finite_with_zero_push_beyond():
+    from course_rl.agent import MAX_LOG_RATIO, capped_ratio
+    log_ratio = np.array([-30.0, -1.0, 0.0, 0.5, 19.0, 90.0, 200.0])  # exp(90) overflows float32
+    log_p = tf.Variable(log_ratio.astype(np.float32))
+    with tf.GradientTape() as tape:
+        ratio = capped_ratio(log_p, tf.zeros(7))
+        total = tf.reduce_sum(ratio * -1.0)  # negative advantages: the unbounded side of PPO
+    grad = tape.gradient(total, log_p).numpy()
+    expected = np.exp(np.minimum(log_ratio, MAX_LOG_RATIO))  # float64 reference
+    np.testing.assert_allclose(ratio.numpy(), expected, rtol=1e-5)
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.exp(np.float32(90.0)))  # what the cap prevents
+    np.testing.assert_allclose(grad[:5], -expected[:5], rtol=1e-5)  # d(-r)/dlog p = -r
+    assert np.all(grad[5:] == 0)
+
+
+def _collapsed_reinforce(std_floor=1e-4):
+    """A clipped-surrogate REINFORCE whose spreads sit on the floor, as the cheetah's did."""
+    cfg = BANDIT.replace(n_modes=1, minibatch_size=8, gae_lambda=1.0, clip_ratio=0.2,
+                         max_grad_norm=0.5, policy_lr=3e-4, std_floor=std_floor)
+    agent = Agent(cfg, (2,), (6,), seed=0)
+    last = [layer for layer in agent.policy.layers if layer.get_weights()][-1]
+    kernel, bias = last.get_weights()
+    bias = bias.reshape(6, 1, 3)
+    bias[..., 2] = -30.0  # sigmoid(-30) ~ 1e-13: sigma = floor
+    last.set_weights([kernel, bias.reshape(kernel.shape[-1:])])
+    agent.fast_policy.update(agent.policy)
+    return agent
+
+
+def test_update_far_off_policy_stays_finite():
+    """The first improved REINFORCE cheetah run went NaN when log pi - log pi_old reached ~100
+    (exp overflowed). Feed the compiled update exactly that situation."""
+    agent = _collapsed_reinforce()
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(1, 8, 2)).astype(np.float32)
+    actions = rng.uniform(-0.5, 0.5, size=(1, 8, 6)).astype(np.float32)
+    x = obs[0]
+    log_p = agent._log_prob(x, actions[0])
+    old = (log_p - 150.0)[None]  # the policy "was" e^150 times less likely to take these
+    advantages = -np.ones((1, 8), np.float32)
+    targets = np.zeros((1, 8), np.float32)
+    agent._train[1](obs, actions, targets, advantages, old)
+    assert all(np.isfinite(w).all() for w in agent.policy.get_weights())
+
+
+def test_non_finite_weights_stop_training_with_a_clear_error():
+    agent = Agent(BANDIT, (1,), (1,), seed=0)
+    weights = agent.policy.get_weights()
+    weights[0][0, 0] = np.nan
+    agent.policy.set_weights(weights)
+    obs = np.ones((4, 1), np.float32)
+    with pytest.raises(FloatingPointError, match="non-finite .* policy network"):
+        agent.update(one_step_episodes(obs, np.zeros((4, 1), np.float32), np.zeros(4)))
+
+
+def test_std_floor_bounds_the_spread_the_agent_samples_and_scores_with():
+    """With the spread's raw output at -30 every sigma equals the floor: samples around the
+    greedy action have that standard deviation, and log_prob scores them with it."""
+    from scipy import stats
+    agent = _collapsed_reinforce(std_floor=0.02)
+    x = np.zeros((1, 2), np.float32)
+    sampler = agent.make_sampler(1)
+    greedy = agent.act(x, sampler, temp=0)[0]
+    draws = []
+    for _ in range(3000):
+        sampler.refresh()
+        draws.append(agent.act(x, sampler)[0])
+    draws = np.array(draws, np.float64)
+    assert np.std(draws - greedy, axis=0) == pytest.approx(np.full(6, 0.02), rel=0.1)
+    a = draws[:5].astype(np.float32)
+    expected = stats.norm.logpdf(a, greedy, 0.02).sum(-1)
+    cfg = agent.config
+    ours = mix.log_prob(agent.policy(np.repeat(x, 5, 0)), tf.constant(a), 6, cfg.squash_means,
+                        0.0, cfg.std_floor).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-4)
+
+
 def test_gae_agent_uses_the_pre_update_values():
     """With gae_lambda = 1 the value targets are the Monte-Carlo returns, whatever the values."""
     agent = Agent(BANDIT.replace(gae_lambda=1.0, discount=0.5), (1,), (1,), seed=0)
@@ -103,7 +181,8 @@ def test_numpy_acting_matches_keras():
     ("policy_lr", 0.0, "policy_lr"), ("value_lr", -1e-3, "value_lr"),
     ("actor_count", 0, "actor_count"), ("task", "pendulum", "pendulum"),
     ("gae_lambda", 1.5, "gae_lambda"), ("clip_ratio", -0.2, "clip_ratio"),
-    ("clip_ratio", 1.0, "clip_ratio"),
+    ("clip_ratio", 1.0, "clip_ratio"), ("std_floor", 0.0, "std_floor"),
+    ("std_floor", 1.0, "std_floor"),
 ])
 def test_bad_hyperparameters_are_refused(field, value, match):
     with pytest.raises(ValueError, match=match):
