@@ -139,7 +139,7 @@ class Agent:
         """Persistent exploration noise for ``n_actors`` actors."""
         return mix.MixturePolicySampler(n_actors, self.action_shape, self.config.n_modes,
                                         self.config.persistence, self.rng, self.config.squash_means,
-                                        self.config.std_floor)
+                                        self.config.std_floor, self.config.original_spread_defect)
 
     def act(self, obs: np.ndarray, sampler: mix.MixturePolicySampler, temp: float = 1.0,
             rows=slice(None)) -> np.ndarray:

@@ -49,6 +49,9 @@ class Config:
     log_density_floor: float = 1e-4
     """Added to each action coordinate's density inside the log, as the original did (bounds
     the log-density below by ln 1e-4); 0 = the exact log-density."""
+    original_spread_defect: bool = False
+    """Put the original's defect 1 back, for the experiment on it only: draw actions with the
+    spread ``sigmoid(-raw)`` while scoring them with ``sigmoid(+raw)``."""
     std_floor: float = 1e-4
     """Smallest standard deviation of a mode, added to ``sigmoid(raw) / action_dim`` (the
     original's 1e-4), in (0, 1)."""
@@ -369,3 +372,15 @@ def ablation_configs() -> list[Config]:
 
 for _config in ablation_configs():
     register(_config)
+
+
+# ---- the original's defect 1, put back ----------------------------------------------------------
+# Our REINFORCE cart-pole runs match the original's score but not its curve: ours collapse late,
+# the original's much less. The original drew actions with sigmoid(-s) and scored them with
+# sigmoid(+s), so when the gradient narrowed the scored spread, the acting spread *widened*.
+# This experiment is the original REINFORCE cart-pole with that defect restored, to test whether
+# it explains the difference (chapter 3).
+REINFORCE_CARTPOLE_DEFECT1 = register(REINFORCE_CARTPOLE.replace(
+    name="reinforce-cartpole-defect1", original_spread_defect=True,
+    description="The original REINFORCE cart-pole with the original's defect 1 restored: actions "
+                "drawn with spread sigmoid(-s), scored with sigmoid(+s)."))

@@ -95,7 +95,7 @@ class MixturePolicySampler:
 
     def __init__(self, n_actors: int, action_shape: tuple[int, ...], n_modes: int,
                  persistence: float, rng: np.random.Generator, squash: bool = False,
-                 std_floor: float = STD_FLOOR):
+                 std_floor: float = STD_FLOOR, flip_spread: bool = False):
         check_persistence(persistence)
         if int(n_actors) < 1:
             raise ValueError(f"n_actors must be >= 1, got {n_actors!r}")
@@ -108,6 +108,7 @@ class MixturePolicySampler:
         self.persistence = float(persistence)
         self.squash = bool(squash)
         self.std_floor = float(std_floor)
+        self.flip_spread = bool(flip_spread)  # the original's defect 1, for the experiment on it
         self.rng = rng
         shape = (self.n_actors,) + self.action_shape
         self.mode_noise = rng.random(shape)
@@ -133,6 +134,9 @@ class MixturePolicySampler:
         """
         if temp == 0:
             return greedy_actions(outputs, self.action_dim, self.squash)
+        if self.flip_spread:  # draw with sigmoid(-raw) as the original did (scored with +raw)
+            outputs = np.asarray(outputs).copy()
+            outputs[..., 2] *= -1
         weights, means, stds = mixture_params(outputs, self.action_dim, self.squash, self.std_floor)
         if self.n_modes == 1:
             mu, sigma = means[..., 0], stds[..., 0]

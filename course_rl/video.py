@@ -95,7 +95,8 @@ class LoadedPolicy:
                                                          self.config.n_modes,
                                                          self.config.persistence, self._rng,
                                                          self.config.squash_means,
-                                                         self.config.std_floor)
+                                                         self.config.std_floor,
+                                                         self.config.original_spread_defect)
             self._sampler.refresh()
             actions = self._sampler.select(out, temp)
         return actions[0] if single else actions

@@ -116,6 +116,20 @@ def test_samples_follow_the_scored_distribution():
     assert stats.kstest(samples, cdf).pvalue > 1e-3
 
 
+def test_flip_spread_draws_with_the_originals_mirrored_spread():
+    """The defect-1 experiment's sampler draws with sigmoid(-s) while log_prob scores sigmoid(+s)."""
+    rng = np.random.default_rng(7)
+    out = np.array([[[[0.0, 0.2, 1.5]]]])  # one coordinate, one mode, raw spread 1.5
+    sampler = mix.MixturePolicySampler(20_000, (1,), 1, 0.0, rng, flip_spread=True)
+    sampler.refresh()
+    samples = sampler.select(np.repeat(out, 20_000, axis=0))[:, 0].astype(np.float64)
+    drawn = 1 / (1 + np.exp(1.5)) + mix.STD_FLOOR   # sigmoid(-1.5): 0.18
+    scored = mix.mixture_params(out, 1)[2][0, 0, 0]  # sigmoid(+1.5): 0.82
+    assert scored == pytest.approx(1 / (1 + np.exp(-1.5)) + mix.STD_FLOOR)
+    assert stats.kstest(samples, stats.norm(0.2, drawn).cdf).pvalue > 1e-3
+    assert stats.kstest(samples, stats.norm(0.2, scored).cdf).pvalue < 1e-6
+
+
 def test_greedy_picks_the_mean_of_the_most_probable_mode():
     rng = np.random.default_rng(6)
     out = random_outputs(rng, batch=5, action_shape=(2,), modes=3)
