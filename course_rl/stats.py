@@ -110,8 +110,9 @@ def complete_runs(runs) -> list:
 def summary_table(root, experiments, backend: str = "pybullet") -> str:
     """The original-style table: per experiment, ours beside the original study's.
 
-    An ``-improved`` experiment is set beside the original experiment it improves (named in the
-    column). On another backend than pybullet there is no original to compare with.
+    An ``-improved`` (or ``-defect1``) experiment is set beside the original experiment it
+    changes (named in the column). On another backend than pybullet there is no original to
+    compare with.
     """
     rows = [("experiment", "n", "mean +/- std", "95% CI", "original (n)", "Welch p")]
     for name in experiments:
@@ -122,7 +123,7 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
         original, p = "-", "-"
         # an improved variant is compared with the original experiment it improves; the
         # original study ran on pybullet only (returns differ between engines)
-        parent = name.removesuffix("-improved")
+        parent = name.removesuffix("-improved").removesuffix("-defect1")
         orig_runs = []
         if backend == "pybullet":
             try:

@@ -59,9 +59,10 @@ def test_summary_prints_the_original_table():
     rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
     # the original study's printed result stands beside our reinforce-cartpole runs
     assert "814.14 +/- 226.46 (20)" in rows["reinforce-cartpole"]
-    for name, line in rows.items():  # improved variants are set beside their parent
-        if name.endswith("-improved") and "(" in line:
-            assert name.removesuffix("-improved") in line
+    for name, line in rows.items():  # improved / defect variants are set beside their parent
+        for suffix in ("-improved", "-defect1"):
+            if name.endswith(suffix) and "(" in line:
+                assert name.removesuffix(suffix) in line
 
 
 def test_summary_on_mujoco_has_no_original_column(tmp_path):
