@@ -137,9 +137,7 @@ class Agent:
 
     def make_sampler(self, n_actors: int) -> mix.MixturePolicySampler:
         """Persistent exploration noise for ``n_actors`` actors."""
-        return mix.MixturePolicySampler(n_actors, self.action_shape, self.config.n_modes,
-                                        self.config.persistence, self.rng, self.config.squash_means,
-                                        self.config.std_floor, self.config.original_spread_defect)
+        return mix.MixturePolicySampler.for_config(self.config, n_actors, self.action_shape, self.rng)
 
     def act(self, obs: np.ndarray, sampler: mix.MixturePolicySampler, temp: float = 1.0,
             rows=slice(None)) -> np.ndarray:

@@ -285,7 +285,7 @@ A2C_CARTPOLE_IMPROVED = A2C_CARTPOLE.replace(
 # episode 1250) while its spreads collapsed onto 1e-4 (median 7.7e-4 at episode 2200); then one
 # Adam step moved the log-probability of a sampled action by 66 nats, PPO's ratio overflowed
 # and the weights went NaN (now guarded: see agent.capped_ratio). Pilots of seed 0 with floors
-# 0.02 / 0.05 / 0.1: greedy best 61 after 2500 episodes / 23 after 1170 / 204 after 1000. A2C's
+# 0.02 / 0.05 / 0.1: greedy best 61 after 2500 episodes / 23 after 1170 (stopped) / 230. A2C's
 # entropy bonus holds its spreads at their maximum, 1/6 (measured on the shipped best
 # a2c-cheetah-improved policies); a floor of 0.1 keeps REINFORCE's exploration near that.
 REINFORCE_CHEETAH_IMPROVED = REINFORCE_CHEETAH.replace(

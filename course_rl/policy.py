@@ -115,6 +115,12 @@ class MixturePolicySampler:
         self.gauss_noise = ndtri(rng.random(shape))
         self.refreshes = 0  # how many actor-steps refreshed their noise (for teaching/tests)
 
+    @classmethod
+    def for_config(cls, config, n_actors: int, action_shape, rng: np.random.Generator):
+        """The sampler a ``Config`` acts with (modes, persistence, squashing, floor, defect 1)."""
+        return cls(n_actors, action_shape, config.n_modes, config.persistence, rng,
+                   config.squash_means, config.std_floor, config.original_spread_defect)
+
     def refresh(self, active: np.ndarray | None = None) -> None:
         """Redraw each (active) actor's noises with probability ``1 - persistence``."""
         redraw = self.rng.random(self.n_actors) >= self.persistence

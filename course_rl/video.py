@@ -91,12 +91,8 @@ class LoadedPolicy:
             actions = mix.greedy_actions(out, self.action_dim, self.config.squash_means)
         else:
             if self._sampler is None or self._sampler.n_actors != len(obs):
-                self._sampler = mix.MixturePolicySampler(len(obs), self.action_shape,
-                                                         self.config.n_modes,
-                                                         self.config.persistence, self._rng,
-                                                         self.config.squash_means,
-                                                         self.config.std_floor,
-                                                         self.config.original_spread_defect)
+                self._sampler = mix.MixturePolicySampler.for_config(
+                    self.config, len(obs), self.action_shape, self._rng)
             self._sampler.refresh()
             actions = self._sampler.select(out, temp)
         return actions[0] if single else actions

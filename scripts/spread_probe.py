@@ -32,10 +32,9 @@ def probe(agent: Agent, env, episodes: int = 20, seed: int = 1) -> dict:
         obs, _ = env.reset(seed=int(rng.integers(2**31)))
         for t in range(100_000):
             out = agent.fast_policy(agent.preprocess(obs[None]))
-            raw = float(out[0, 0, 0, 2])
-            sd = 1 / (1 + np.exp(-raw)) + cfg.std_floor
-            drawn.append(1 / (1 + np.exp(raw)) + cfg.std_floor if cfg.original_spread_defect else sd)
-            scored.append(sd)
+            flipped = out * np.array([1, 1, -1 if cfg.original_spread_defect else 1])
+            scored.append(policy.mixture_params(out, 1, std_floor=cfg.std_floor)[2].item())
+            drawn.append(policy.mixture_params(flipped, 1, std_floor=cfg.std_floor)[2].item())
             sampler.refresh()
             action = agent.act(obs[None], sampler)
             flat.append(policy.mixture_density(action, out, 1, cfg.squash_means, cfg.std_floor)[0, 0]
