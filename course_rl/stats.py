@@ -52,6 +52,11 @@ class Comparison:
     bootstrap_low: float   # 95% bootstrap CI of the difference of means
     bootstrap_high: float
 
+    @property
+    def interval_excludes_zero(self) -> bool:
+        """True when the bootstrap interval lies wholly above or wholly below 0."""
+        return self.bootstrap_low > 0 or self.bootstrap_high < 0
+
 
 def compare(a, b, seed: int = 0) -> Comparison:
     """Welch's t-test and a bootstrap 95% interval of ``mean(a) - mean(b)``."""

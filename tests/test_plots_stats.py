@@ -82,6 +82,10 @@ def test_compare_welch_and_bootstrap():
     assert c.difference == pytest.approx(80)
     assert 70 <= c.bootstrap_low < 80 < c.bootstrap_high <= 90
     assert c.welch_p < 1e-10
+    assert c.interval_excludes_zero and stats.compare(b, a).interval_excludes_zero
+    # the same two samples, each with its own mean: the difference is 0 and the interval,
+    # symmetric about it, straddles 0
+    assert not stats.compare(a - a.mean(), b - b.mean()).interval_excludes_zero
 
 
 # ---- figures -------------------------------------------------------------------------------------
