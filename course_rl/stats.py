@@ -61,6 +61,9 @@ class Comparison:
 def compare(a, b, seed: int = 0) -> Comparison:
     """Welch's t-test and a bootstrap 95% interval of ``mean(a) - mean(b)``."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.size < 2 or b.size < 2:
+        raise ValueError(f"compare needs at least 2 values in each group (one per run), "
+                         f"got {a.size} and {b.size}")
     with warnings.catch_warnings():
         # a group of identical scores (e.g. every run at the 1000-step cap) has variance 0,
         # which Welch's test handles exactly; scipy still warns about its moment calculation
@@ -117,7 +120,9 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
 
     An ``-improved`` (or ``-defect1``) experiment is set beside the original experiment it
     changes (named in the column). On another backend than pybullet there is no original to
-    compare with.
+    compare with. Nor is there for the pixel experiments: the original's two pixel runs were
+    interrupted, ran episodes of up to 1000 steps and were evaluated every 50 episodes
+    (notebooks/06_vision.ipynb compares them with care).
     """
     rows = [("experiment", "n", "mean +/- std", "95% CI", "original (n)", "Welch p")]
     for name in experiments:
@@ -130,7 +135,9 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
         # original study ran on pybullet only (returns differ between engines)
         parent = name.removesuffix("-improved").removesuffix("-defect1")
         orig_runs = []
-        if backend == "pybullet":
+        if name.endswith("-pixels"):
+            original = "not comparable (chapter 6)"
+        elif backend == "pybullet":
             try:
                 orig_runs = complete_runs(results.load_original(parent))
             except ValueError:
@@ -138,7 +145,7 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
         if orig_runs:
             orig = describe(best_returns(orig_runs))
             original = f"{orig} ({orig.n})" + ("" if parent == name else f" {parent}")
-            if ours.n > 1:
+            if ours.n > 1 and orig.n > 1:
                 p = f"{compare(best_returns(runs), best_returns(orig_runs)).welch_p:.3g}"
         ci = f"[{ours.ci_low:.1f}, {ours.ci_high:.1f}]" if ours.n > 1 else "-"
         rows.append((name, str(ours.n), str(ours), ci, original, p))

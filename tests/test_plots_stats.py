@@ -191,3 +191,18 @@ def test_best_returns_at_common_evaluation_points(original):
     assert np.all(stats.best_returns_at(runs, every_250) <= stats.best_returns(runs) + 1e-9)
     with pytest.raises(ValueError, match=r"not evaluated at episodes \[25\]"):
         stats.best_returns_at(runs, [0, 25])
+
+
+def test_compare_needs_two_runs_per_group():
+    with pytest.raises(ValueError, match="at least 2 values in each group.*got 1 and 2"):
+        stats.compare([1.0], [1.0, 2.0])
+
+
+def test_summary_table_does_not_compare_pixel_runs_with_the_original(tmp_path):
+    # the original's complete pixel run is a single, uncapped one: no Welch test, no crash
+    for seed in (0, 1):
+        fake_run(tmp_path, "a2c-cheetah-pixels", 10, seed)
+    rows = stats.summary_table(tmp_path, ["a2c-cheetah-pixels"]).splitlines()
+    row = next(r for r in rows if r.startswith("a2c-cheetah-pixels"))
+    assert row.split()[1] == "2" and "not comparable (chapter 6)" in row
+    assert row.rstrip().endswith("-")                     # no p-value
