@@ -133,6 +133,20 @@ def test_training_curves_truncate_the_mean_to_the_shortest_run(original):
     assert seed12[-1] == 850                            # no final evaluation after a crash
 
 
+def test_crop_to_runs_ignores_the_band_of_two_runs(original):
+    runs = original["a2c-cheetah"][:2]                 # 2 runs: the band is the mean +/- 12.7 sem
+    fig = plots.training_curves(runs)
+    before = [ax.get_ylim() for ax in fig.axes]
+    assert plots.crop_to_runs(fig, margin=0.1) is fig
+    for ax, (low0, high0) in zip(fig.axes, before):
+        y = np.concatenate([line.get_ydata() for line in ax.get_lines()])
+        pad = 0.1 * (y.max() - y.min())
+        np.testing.assert_allclose(ax.get_ylim(), (y.min() - pad, y.max() + pad))
+        band = ax.collections[0].get_paths()[0].vertices[:, 1]
+        assert band.min() < y.min() - pad or band.max() > y.max() + pad   # the band is cut
+        assert low0 <= y.min() - pad and high0 >= y.max() + pad          # autoscale was wider
+
+
 def test_violin_and_compare_curves_return_figures(original):
     groups = {k: stats.best_returns(v) for k, v in original.items()}
     groups["one run"] = np.array([3.0])
