@@ -129,7 +129,8 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
         runs = results.load_runs(root, name, backend)
         if not runs:
             continue
-        ours = describe(best_returns(runs))
+        scores = best_returns(runs)
+        ours = describe(scores)
         original, p = "-", "-"
         # an improved variant is compared with the original experiment it improves; the
         # original study ran on pybullet only (returns differ between engines)
@@ -143,10 +144,11 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
             except ValueError:
                 pass
         if orig_runs:
-            orig = describe(best_returns(orig_runs))
+            orig_scores = best_returns(orig_runs)
+            orig = describe(orig_scores)
             original = f"{orig} ({orig.n})" + ("" if parent == name else f" {parent}")
             if ours.n > 1 and orig.n > 1:
-                p = f"{compare(best_returns(runs), best_returns(orig_runs)).welch_p:.3g}"
+                p = f"{compare(scores, orig_scores).welch_p:.3g}"
         ci = f"[{ours.ci_low:.1f}, {ours.ci_high:.1f}]" if ours.n > 1 else "-"
         rows.append((name, str(ours.n), str(ours), ci, original, p))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
