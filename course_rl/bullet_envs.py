@@ -300,13 +300,37 @@ class InvertedPendulumBulletEnv(_BulletEnv):
         return obs, 1.0, terminated, False, {}
 
 
+PART_DYNAMICS = {"lateralFriction": 0.8, "spinningFriction": 0.1, "rollingFriction": 0.1,
+                 "restitution": 0.5}
+"""The contact settings pybullet-gym's half-cheetah means to give every one of its body parts."""
+
+CONTACTS = ("as_run", "intended")
+CONTACT_AS_RUN = "as_run"
+"""How the course's half-cheetah sets its contacts: as pybullet-gym's really did.
+
+pybullet-gym (``half_cheetah.py``, ``robot_specific_reset``) calls
+``changeDynamics(part.bodyIndex, part.bodyPartIndex, **PART_DYNAMICS)`` for every body part.
+``bodyIndex`` is the part's position in the robot's list of bodies (0), not its pybullet body
+id, and body id 0 is the floor, loaded first. So the settings land on the floor's base (link
+-1; the floor has no other links) and the cheetah's parts keep pybullet's defaults:
+restitution 0, no rolling or spinning friction. Bullet multiplies the two restitutions at a
+contact (0.5 x 0 = 0): the real environment's feet do not bounce. With the settings where they
+were meant (``contact="intended"``, 0.5 x 0.5 = 0.25) foot strikes bounce and a bounding gait
+runs about 11% slower. The original study's results were produced on the environment as it ran,
+so the course copies the bug; ``tests/test_fidelity.py`` checks it against trajectories recorded
+from the real pybullet-gym environment.
+"""
+
+
 class HalfCheetahBulletEnv(_BulletEnv):
     """Half-cheetah on pybullet, as pybullet-gym's HalfCheetahMuJoCoEnv-v0.
 
     * Physics: 4 substeps of 0.0165/4 s per env step (dt = 0.0165 s), 5 solver iterations,
-      gravity 9.8, model ``mjcf/half_cheetah.xml`` loaded with self-collision; every body part
-      has lateral friction 0.8, spinning and rolling friction 0.1, restitution 0.5; the ground is
-      ``plane_stadium.sdf`` with lateral friction 0.8 and restitution 0.5.
+      gravity 9.8, model ``mjcf/half_cheetah.xml`` loaded with self-collision; the ground is
+      ``plane_stadium.sdf`` with lateral friction 0.8, restitution 0.5 and spinning and rolling
+      friction 0.1; the cheetah's parts keep pybullet's defaults (restitution 0), so a foot
+      strike does not bounce. That is what pybullet-gym *ran*, not what it meant: see
+      :data:`CONTACT_AS_RUN`. ``contact="intended"`` gives the settings it meant instead.
     * Observation (17,) float32 (MuJoCo's layout): positions of
       ``[rootz, rooty, bthigh, bshin, bfoot, fthigh, fshin, ffoot]``, then the 9 velocities of
       ``[rootx, rootz, rooty, bthigh, bshin, bfoot, fthigh, fshin, ffoot]``.
@@ -333,7 +357,11 @@ class HalfCheetahBulletEnv(_BulletEnv):
     power = np.array([120.0, 90.0, 60.0, 140.0, 60.0, 30.0])
     control_cost_weight = 0.1
 
-    def __init__(self, render_mode: str | None = None, width: int = 320, height: int = 240):
+    def __init__(self, render_mode: str | None = None, width: int = 320, height: int = 240,
+                 contact: str = "as_run"):
+        if contact not in CONTACTS:
+            raise ValueError(f"contact must be one of {list(CONTACTS)}, got {contact!r}")
+        self.contact = contact
         super().__init__(render_mode=render_mode, width=width, height=height)
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(17,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(6,), dtype=np.float32)
@@ -349,11 +377,12 @@ class HalfCheetahBulletEnv(_BulletEnv):
         self.ground = tuple(ground)
         (body,) = self._load_model()
         self.robot = body
-        for link in range(pb.getNumJoints(body, physicsClientId=c)):
-            pb.changeDynamics(
-                body, link, lateralFriction=0.8, spinningFriction=0.1, rollingFriction=0.1,
-                restitution=0.5, physicsClientId=c,
-            )
+        if self.contact == "as_run":
+            # pybullet-gym's call lands on body 0, link -1: the floor (see CONTACT_AS_RUN)
+            pb.changeDynamics(ground[0], -1, **PART_DYNAMICS, physicsClientId=c)
+        else:
+            for link in range(-1, pb.getNumJoints(body, physicsClientId=c)):
+                pb.changeDynamics(body, link, **PART_DYNAMICS, physicsClientId=c)
         self._joints = [self._joint_index(body, n, c) for n in self.joint_names]
         self._motors = self._joints[3:]
         self.rootx = self._joints[0]

@@ -48,6 +48,9 @@ TRACE_KEYS = {
     "best_eval_return": "() best mean greedy return over all evaluations",
     "wall_time": "() seconds the run took (summed over resumed pieces)",
     "env_steps": "() environment steps taken, training and evaluation",
+    "task_version": "() the task's version string (course_rl.tasks.version); runs written "
+                    "before versions existed lack it and read as v1",
+    "backend": "() the physics backend the run trained on",
 }
 # the original study's runs have no lengths, episode numbers, wall time or step counts
 REQUIRED_KEYS = ("training_episode_returns", "eval_episode_returns", "value_rmse",
@@ -84,6 +87,58 @@ class Run:
     @property
     def best_eval_return(self) -> float:
         return float(self.arrays["best_eval_return"])
+
+    @property
+    def backend(self) -> str:
+        """The physics backend: recorded in the trace, else the run folder's parent name."""
+        if "backend" in self.arrays:
+            return str(self.arrays["backend"])
+        parent = Path(self.path).parent
+        return parent.parent.name if parent.name.startswith("seed-") else "pybullet"
+
+    @property
+    def task_version(self) -> str:
+        """Which version of its task produced the run (``course_rl.tasks.version``)."""
+        if "task_version" in self.arrays:
+            return str(self.arrays["task_version"])
+        if self.config is None:
+            return ""
+        return legacy_task_version(self.config.task, self.backend, self.arrays)
+
+
+def legacy_task_version(task: str, backend: str, arrays) -> str:
+    """The version of a run or checkpoint written before runs recorded one: v1 of its task,
+    with the VAE fingerprint that pixel runs recorded as ``task_fingerprint``."""
+    text = f"{task}/{backend}/v1"
+    fingerprint = str(arrays.get("task_fingerprint", ""))
+    return f"{text}+vae:{fingerprint}" if fingerprint else text
+
+
+def checkpoint_task_version(state: dict, task: str, backend: str) -> str:
+    """The task version a checkpoint was made with (v1 if it predates versions)."""
+    if "task_version" in state:
+        return str(state["task_version"])
+    return legacy_task_version(task, backend, state)
+
+
+def version_number(task_version: str) -> int:
+    """The N of ``task/backend/vN[+vae:...]``."""
+    try:
+        return int(task_version.split("/")[2].split("+")[0].removeprefix("v"))
+    except (IndexError, ValueError):
+        raise ResultsError(f"not a task version: {task_version!r}") from None
+
+
+def require_one_task_version(runs) -> str:
+    """Refuse to put runs of different task versions into one statistic; returns the version."""
+    runs = [r for r in runs if r.config is not None]
+    versions = sorted({r.task_version for r in runs})
+    if len(versions) > 1:
+        listing = "; ".join(f"{v}: " + ", ".join(str(Path(r.path).parent) for r in runs
+                                                   if r.task_version == v) for v in versions)
+        raise ResultsError(f"runs of different task versions cannot share a statistic "
+                           f"({listing}); re-run the older ones or leave them out")
+    return versions[0] if versions else ""
 
 
 # ---- atomic writes -------------------------------------------------------------------------------
@@ -170,11 +225,30 @@ def load_trace(path) -> Run:
     return Run(file, config, config.name, seed, data)
 
 
-def load_runs(root, experiment: str, backend: str = "pybullet") -> list[Run]:
-    """All finished runs of an experiment under ``root``, by seed."""
+def load_runs(root, experiment: str, backend: str = "pybullet",
+              task_version: str | None = "newest") -> list[Run]:
+    """The finished runs of an experiment under ``root``, by seed, all of one task version.
+
+    ``task_version="newest"`` keeps the runs of the newest task version among them and warns,
+    naming them, about runs of older versions it leaves out (statistics never mix versions);
+    a version string keeps that version's runs; ``None`` returns every run.
+    """
     folder = Path(root) / experiment / backend
     runs = [load_trace(p) for p in folder.glob("seed-*") if (p / "trace.npz").exists()]
-    return sorted(runs, key=lambda r: r.seed)
+    runs.sort(key=lambda r: r.seed)
+    if task_version is None or not runs:
+        return runs
+    if task_version == "newest":
+        task_version = max({r.task_version for r in runs},
+                           key=lambda v: (version_number(v), sum(r.task_version == v for r in runs)))
+    left_out = [r for r in runs if r.task_version != task_version]
+    if left_out:
+        import warnings
+        warnings.warn(f"{experiment} ({backend}): left out {len(left_out)} run(s) of another task "
+                      f"version than {task_version}: "
+                      + ", ".join(f"seed {r.seed} ({r.task_version})" for r in left_out),
+                      stacklevel=2)
+    return [r for r in runs if r.task_version == task_version]
 
 
 # ---- shipped data --------------------------------------------------------------------------------

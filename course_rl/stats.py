@@ -77,6 +77,9 @@ def compare(a, b, seed: int = 0) -> Comparison:
 
 
 def best_returns(runs) -> np.ndarray:
+    """Each run's best greedy 100-episode mean (the original's score); runs of different task
+    versions are refused (``results.require_one_task_version``)."""
+    results.require_one_task_version(runs)
     return np.array([r.best_eval_return for r in runs])
 
 
@@ -89,6 +92,7 @@ def best_returns_at(runs, episodes) -> np.ndarray:
     """
     from .plots import eval_series
 
+    results.require_one_task_version(runs)
     wanted = np.asarray(sorted(set(float(e) for e in episodes)))
     scores = []
     for run in runs:
@@ -124,7 +128,9 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
     interrupted, ran episodes of up to 1000 steps and were evaluated every 50 episodes
     (notebooks/06_vision.ipynb compares them with care).
     """
-    rows = [("experiment", "n", "mean +/- std", "95% CI", "original (n)", "Welch p")]
+    from .tasks import version as current_version
+
+    rows = [("experiment", "n", "mean +/- std", "95% CI", "original (n)", "Welch p", "task")]
     for name in experiments:
         runs = results.load_runs(root, name, backend)
         if not runs:
@@ -150,7 +156,11 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
             if ours.n > 1 and orig.n > 1:
                 p = f"{compare(scores, orig_scores).welch_p:.3g}"
         ci = f"[{ours.ci_low:.1f}, {ours.ci_high:.1f}]" if ours.n > 1 else "-"
-        rows.append((name, str(ours.n), str(ours), ci, original, p))
+        task = runs[0].task_version
+        now = current_version(runs[0].config.task, backend)
+        task = task.split("+")[0].rsplit("/", 1)[1] + ("" if task == now else
+                                                       f" (older; now {now.split('+')[0].split('/')[2]})")
+        rows.append((name, str(ours.n), str(ours), ci, original, p, task))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -49,8 +49,8 @@ from gymnasium.wrappers import RescaleAction, TransformObservation
 
 from . import bullet_envs
 
-__all__ = ["BACKENDS", "TASKS", "EpisodeCap", "FallPenaltyReward", "LatentBatch",
-           "LatentObservation", "TaskSpec", "latent_batch", "make"]
+__all__ = ["BACKENDS", "TASKS", "TASK_VERSIONS", "EpisodeCap", "FallPenaltyReward", "LatentBatch",
+           "LatentObservation", "TaskSpec", "latent_batch", "make", "version"]
 
 bullet_envs.register_envs()
 
@@ -372,6 +372,41 @@ _BUILDERS: dict[str, Callable[[str, str | None, dict[str, Any]], gym.Env]] = {
     "cheetah": _make_cheetah,
     "cheetah_pixels": _make_cheetah_pixels,
 }
+
+
+TASK_VERSIONS: MappingProxyType = MappingProxyType({
+    ("cartpole", "pybullet"): 1,
+    ("cartpole", "mujoco"): 1,
+    ("cheetah", "pybullet"): 2,
+    ("cheetah", "mujoco"): 1,
+    ("cheetah_pixels", "pybullet"): 2,
+})
+"""The version of each task on each backend: it goes up whenever the same config and seed would
+give other observations or rewards. History:
+
+* cheetah and cheetah_pixels on pybullet, v2 (2026-11-30): the contacts as pybullet-gym ran
+  them (the cheetah's parts at restitution 0, see ``bullet_envs.CONTACT_AS_RUN``); v1 gave the
+  parts the settings pybullet-gym meant (restitution 0.5), so foot strikes bounced.
+
+Every run records ``tasks.version(task, backend)``; runs written before versions existed are
+read as v1 (``results.Run.task_version``).
+"""
+
+
+def version(name: str, backend: str) -> str:
+    """The version string a run of task ``name`` on ``backend`` records, e.g.
+    ``"cheetah/pybullet/v2"``; the pixel task appends its VAE's fingerprint
+    (``"cheetah_pixels/pybullet/v2+vae:0123456789abcdef"``)."""
+    if (name, backend) not in TASK_VERSIONS:
+        raise ValueError(f"task {name!r} has no version on backend {backend!r}; "
+                         f"known: {sorted(TASK_VERSIONS)}")
+    return version_string(name, backend, TASK_VERSIONS[name, backend], fingerprint(name))
+
+
+def version_string(name: str, backend: str, number: int, vae_fingerprint: str = "") -> str:
+    """The format of a task version: ``task/backend/vN`` and ``+vae:<fingerprint>`` if any."""
+    text = f"{name}/{backend}/v{number}"
+    return f"{text}+vae:{vae_fingerprint}" if vae_fingerprint else text
 
 
 def fingerprint(name: str) -> str:

@@ -229,17 +229,17 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
     eval_cycles = set(config.eval_cycles)
     start_cycle = 0
 
-    task_print = tasks.fingerprint(config.task)
+    task_version = tasks.version(config.task, backend)
     checkpoint = folder / "checkpoint.npz" if folder is not None else None
     if checkpoint is not None and checkpoint.exists():
         state = results.load_npz(checkpoint)
         if Config.from_dict(json.loads(str(state["config_json"]))) != config:
             raise ValueError(f"{checkpoint} belongs to another config; delete it to start afresh")
-        before = str(state.get("task_fingerprint", ""))
-        if before != task_print:
+        before = results.checkpoint_task_version(state, config.task, backend)
+        if before != task_version:
             raise ValueError(f"{checkpoint} was made with another {config.task!r} task "
-                             f"(fingerprint {before!r}, now {task_print!r}: the shipped VAE "
-                             f"changed); delete the run folder to start afresh")
+                             f"(version {before!r}, now {task_version!r}: the environment or "
+                             f"the shipped VAE changed); delete the run folder to start afresh")
         agent.set_state({k[6:]: v for k, v in state.items() if k.startswith("agent/")})
         sampler.set_state({"mode_noise": state["sampler/mode_noise"],
                            "gauss_noise": state["sampler/gauss_noise"]})
@@ -263,7 +263,7 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
         arrays["rng/env"] = _rng_state(env_rng)
         arrays["config_json"] = np.asarray(config.to_json())
         arrays["cycle"] = np.asarray(next_cycle)
-        arrays["task_fingerprint"] = np.asarray(task_print)
+        arrays["task_version"] = np.asarray(task_version)
         best = record.best_policy or []
         arrays["best/count"] = np.asarray(len(best))
         arrays.update({f"best/w{i}": w for i, w in enumerate(best)})
@@ -326,8 +326,8 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
             env.close()
 
     arrays = record.arrays(config)
-    if task_print:
-        arrays["task_fingerprint"] = np.asarray(task_print)
+    arrays["task_version"] = np.asarray(task_version)
+    arrays["backend"] = np.asarray(backend)
     if folder is not None:
         results.save_trace(folder, config, arrays)
         if record.best_policy is not None:

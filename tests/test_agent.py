@@ -236,3 +236,13 @@ def test_resuming_refuses_a_task_whose_observations_changed(tmp_path, monkeypatc
     monkeypatch.setattr(tasks, "fingerprint", lambda name: "fedcba9876543210")
     with pytest.raises(ValueError, match="another 'cartpole' task .*delete the run folder"):
         train(SHORT, seed=1, out=tmp_path, progress=False)
+
+
+def test_a_run_records_its_task_version_and_backend():
+    """Every trace says which version of its task made it, so statistics never mix versions."""
+    from course_rl import tasks
+    run = train(SHORT, seed=0, progress=False)
+    assert str(run["task_version"]) == tasks.version("cartpole", "pybullet") == "cartpole/pybullet/v1"
+    assert str(run["backend"]) == "pybullet"
+    assert tasks.version("cheetah", "pybullet") == "cheetah/pybullet/v2"
+    assert tasks.version("cheetah_pixels", "pybullet").startswith("cheetah_pixels/pybullet/v2+vae:")

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 from scipy import stats as st
 
-from course_rl import plots, results, stats
+from course_rl import plots, results, stats, tasks
 from course_rl.config import Config
 
 
@@ -219,4 +219,25 @@ def test_summary_table_does_not_compare_pixel_runs_with_the_original(tmp_path):
     rows = stats.summary_table(tmp_path, ["a2c-cheetah-pixels"]).splitlines()
     row = next(r for r in rows if r.startswith("a2c-cheetah-pixels"))
     assert row.split()[1] == "2" and "not comparable (chapter 6)" in row
-    assert row.rstrip().endswith("-")                     # no p-value
+    assert row.split()[-2] == "-"                         # no p-value (then the task version)
+
+
+def test_statistics_refuse_runs_of_different_task_versions(tmp_path, monkeypatch):
+    """A run made before a task changed (no recorded version: v1) is not averaged with runs of
+    the current version: load_runs keeps the newest and names the others; stats refuse a mix."""
+    from course_rl import results
+    for seed in (0, 1):
+        fake_run(tmp_path, "a2c-cheetah", 10, seed)
+    monkeypatch.setattr(tasks, "version", lambda task, backend: f"{task}/{backend}/v2")
+    old = results.load_trace(tmp_path / "a2c-cheetah" / "pybullet" / "seed-1")
+    arrays = dict(old.arrays, task_version="cartpole/pybullet/v2")
+    results.save_trace(old.path.parent, old.config, arrays)
+    with pytest.warns(UserWarning, match=r"left out 1 run.*seed 0 \(cartpole/pybullet/v1\)"):
+        runs = results.load_runs(tmp_path, "a2c-cheetah")
+    assert [r.seed for r in runs] == [1] and runs[0].task_version == "cartpole/pybullet/v2"
+    both = results.load_runs(tmp_path, "a2c-cheetah", task_version=None)
+    with pytest.raises(ValueError, match="different task versions.*v1.*seed-0.*v2.*seed-1"):
+        stats.best_returns(both)
+    row = next(r for r in stats.summary_table(tmp_path, ["a2c-cheetah"]).splitlines()
+               if r.startswith("a2c-cheetah"))
+    assert row.split()[1] == "1" and row.split()[-1] == "v2"
