@@ -266,6 +266,10 @@ register(Exercise(
         "does, including its last step: when the time limit cut the episode, "
         "$V(s_T)$ = `final_value` stands for everything the cut hid (section 4)."),
     reference=gae_advantages, cases=_gae_cases, dtype="float64", rtol=1e-7, atol=1e-9,
+    exception_hints=((r"out of bounds|could not be broadcast",
+                      "values holds V(s_0) .. V(s_(T-1)); the state after the last step is "
+                      "final_value's: np.append(values[1:], final_value) gives V(s_(t+1)) for "
+                      "every t."),),
     hint="delta_t = r_t + gamma * V(s_(t+1)) - V(s_t) with V(s_T) = final_value, then the "
          "discounted sum of the deltas with gamma * lam (backwards, like the returns).",
     fact=("lam = 1 gives G_t - V(s_t) (chapter 3's improved REINFORCE), lam = 0 the one-step TD "

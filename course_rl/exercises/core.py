@@ -400,8 +400,8 @@ def _diagnose(exercise: Exercise, fn: Callable) -> Feedback:
     for case, answer in zip(cases, answers):
         if answer is None or (isinstance(answer, tuple) and any(a is None for a in answer)):
             return Feedback(exercise.id, "none",
-                            f"{head} your function returned None on {_case_text(case)}. Did you "
-                            f"forget a `return`? (A function that only changes an array in place, "
+                            f"{head} your function returned None (on {_case_text(case)}). Did "
+                            f"you forget a `return`? (A function that only changes an array in place, "
                             f"or prints its answer, returns None.)", case=case.label)
 
     close = [_close(exercise, a, w) for a, w in zip(answers, wants)]
@@ -431,15 +431,17 @@ def _diagnose(exercise: Exercise, fn: Callable) -> Feedback:
     for case, answer, want in zip(cases, answers, wants):
         if _nonfinite_where_finite(answer, want):
             return Feedback(exercise.id, "nonfinite",
-                            f"{head} your answer has inf or nan on {_case_text(case)}, where the "
-                            f"reference is finite. Something overflowed (exp of a large number, in "
+                            f"{head} not yet. On {_case_text(case)}, your answer has inf or nan "
+                            f"where the reference is finite. Something overflowed (exp of a large number, in "
                             f"float32 above about 88) or divided 0 by 0.\nHint: {exercise.hint}",
                             case=case.label)
-    case, answer, want = next((c, a, w) for c, a, w, ok in zip(cases, answers, wants, close) if not ok)
+    # the smallest input on which the answers differ is the easiest to work out by hand
+    case, answer, want = min(((c, a, w) for c, a, w, ok in zip(cases, answers, wants, close) if not ok),
+                             key=lambda item: _size(item[0]))
     return Feedback(exercise.id, "mismatch",
-                    f"{head} not yet: your answer differs from the reference on {_case_text(case)}: "
-                    f"{_difference_text(exercise, answer, want)}. This is not one of the mistakes "
-                    f"the checker knows, so compare the two by hand on this input.\n"
+                    f"{head} not yet. On {_case_text(case)}, your answer differs from the "
+                    f"reference: {_difference_text(exercise, answer, want)}. This is not one of the "
+                    f"mistakes the checker knows: work this input out by hand.\n"
                     f"Hint: {exercise.hint}", case=case.label)
 
 
@@ -475,8 +477,8 @@ def _shape_message(exercise, case, answer, want) -> str | None:
         if got.shape == wanted.shape:
             continue
         what = f"the {part} you return" if part else "your answer"
-        return (f"{what} has shape {got.shape}, where {_shape_words(wanted.shape)} is expected, "
-                f"on {_case_text(case)}.\nHint: {_shape_hint(got.shape, wanted.shape)}")
+        return (f"{what} has shape {got.shape}, where {_shape_words(wanted.shape)} is expected "
+                f"(on {_case_text(case)}).\nHint: {_shape_hint(got.shape, wanted.shape)}")
     return None
 
 
@@ -505,8 +507,8 @@ def _dtype_message(exercise, case, answer, want) -> str:
         if _dtype_ok(exercise.dtype, got, wanted):
             continue
         what = f"the {part} you return" if part else "your answer"
-        expected = {"floating": "floating-point numbers", "number": "a number",
-                    "bool": "booleans"}.get(exercise.dtype, exercise.dtype)
+        expected = {"floating": "floating-point numbers", "number": "numbers",
+                    "bool": "booleans"}.get(exercise.dtype, f"{exercise.dtype} values")
         if np.issubdtype(got.dtype, np.integer) and exercise.dtype != "number":
             why = ("integers: an integer array cannot hold fractions, and integer arithmetic "
                    "truncates (// or astype(int))")
@@ -520,7 +522,7 @@ def _dtype_message(exercise, case, answer, want) -> str:
             why = "float64, twice the memory of the float32 expected"
         else:
             why = str(got.dtype)
-        return (f"{what} has the right shape but the wrong type on {_case_text(case)}: "
+        return (f"{what} has the right shape but the wrong type (on {_case_text(case)}): "
                 f"{expected} are expected, yours are {why}.\nHint: convert with "
                 f".astype(...) (or float(...)) where you build the answer.")
     return "the type of your answer is not the expected one."
@@ -532,11 +534,16 @@ def _difference_text(exercise, answer, want) -> str:
             continue
         where = f"for the {part}, " if part else ""
         try:
-            diff = np.abs(got.astype(np.float64) - wanted.astype(np.float64))
-            largest = f" (largest difference {np.nanmax(diff):.3g})" if diff.size and np.isfinite(diff).any() else ""
+            g, w = got.astype(np.float64), wanted.astype(np.float64)
         except (TypeError, ValueError):
-            largest = ""
-        return f"{where}expected {_short(wanted)}, got {_short(got)}{largest}"
+            return f"{where}expected {_short(wanted)}, got {_short(got)}"
+        if w.size <= 8 and w.ndim <= 1:
+            return f"{where}expected {_short(wanted)}, got {_short(got)}"
+        wrong = ~np.isclose(g, w, rtol=exercise.rtol, atol=exercise.atol, equal_nan=True)
+        first = tuple(int(i) for i in np.argwhere(wrong)[0])
+        return (f"{where}{int(wrong.sum())} of the {w.size} values differ, the first at index "
+                f"{first[0] if len(first) == 1 else first}: expected {_short(w[first])}, "
+                f"got {_short(g[first])}")
     return "the answers differ"
 
 
@@ -579,8 +586,8 @@ def _explain_exception(exercise: Exercise, fn, case: Case, error: BaseException)
                     f"the function must accept {exercise.signature}.")
     else:
         lineno, line, filename = where
-        place = "" if _is_notebook_file(filename) else f" of {filename.rsplit('/', 1)[-1]}"
-        location = f"It happened on line {lineno}{place} of your code: {line.strip()}"
+        place = "" if _is_notebook_file(filename) else f" ({filename.rsplit('/', 1)[-1]})"
+        location = f"It happened on line {lineno} of your code{place}: {line.strip()}"
     hint = next((h for pattern, h in tuple(exercise.exception_hints) + _GENERIC_HINTS
                  if re.search(pattern, f"{name}: {text}")),
                 "read the error message with the input above in mind; print intermediate "
@@ -608,9 +615,13 @@ def _is_notebook_file(filename: str) -> bool:
 
 # ---- describing inputs and answers ----------------------------------------------------------
 
+def _size(case: Case) -> int:
+    return sum(np.size(v) for v in case.inputs.values())
+
+
 def _case_text(case: Case) -> str:
     inputs = ", ".join(f"{k} = {_short(v)}" for k, v in case.inputs.items())
-    return f"{case.label} ({inputs})"
+    return f"{case.label}, with {inputs}"
 
 
 def _short(value) -> str:
@@ -619,7 +630,10 @@ def _short(value) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return f"{float(value):.6g}"
+        text = f"{float(value):.6g}"
+        if float(text) != float(value) and float(text).is_integer():   # 0.999999999, not 1
+            text = f"{float(value):.12g}"
+        return text
     if isinstance(value, (list, tuple)) and not isinstance(value, str):
         try:
             return _short(np.asarray(value))
@@ -629,13 +643,10 @@ def _short(value) -> str:
         dtype = "" if value.dtype == np.float64 else f", {value.dtype}"
         if value.ndim == 0:
             return _short(value.item())
-        if value.size <= 8 and value.ndim == 1:
-            body = np.array2string(value, precision=4, separator=", ", suppress_small=False,
-                                   max_line_width=200)
+        if value.size <= 8 and value.ndim == 1 and value.dtype != object:
+            body = "[" + ", ".join(_short(x) for x in value.tolist()) + "]"
             return f"{body}{' (' + str(value.dtype) + ')' if dtype else ''}"
-        flat = value.ravel()[:3]
-        first = ", ".join(_short(x) for x in flat.tolist()) if value.dtype != object else "..."
-        return f"an array of shape {value.shape}{dtype} starting {first}, ..."
+        return f"an array of shape {value.shape}{dtype}"
     return repr(value)[:60]
 
 
