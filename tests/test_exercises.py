@@ -222,6 +222,8 @@ def test_an_unknown_mistake_shows_the_input_and_both_answers():
     long = diagnose(lambda rewards, gamma: reference(rewards, gamma) + (len(rewards) > 8)
                     * (np.arange(len(rewards)) == 3), "discounted_returns")
     assert "1 of the 10 values differ, the first at index 3: expected" in long.message
+    assert "discounted_returns(**last_input())" in long.message
+    assert len(exercises.last_input()["rewards"]) == 10
 
 
 def test_a_function_with_another_name():

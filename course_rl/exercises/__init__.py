@@ -18,8 +18,8 @@ Taught in every chapter; how to do the exercises: notebooks/01_tasks.ipynb.
 """
 
 from .core import (EXERCISES, Case, Exercise, Feedback, Variant, by_chapter, check, diagnose,
-                   get)
+                   get, last_input)
 from . import chapter1, chapter2, chapter3, chapter4, chapter5, chapter6  # noqa: F401 (registers)
 
 __all__ = ["EXERCISES", "Case", "Exercise", "Feedback", "Variant", "by_chapter", "check",
-           "diagnose", "get"]
+           "diagnose", "get", "last_input"]

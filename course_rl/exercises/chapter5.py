@@ -146,8 +146,10 @@ register(Exercise(
     id="welch_test", chapter=5, title="Welch's test on two lists of returns",
     question=(
         "Compare two experiments the way `stats.compare` does: the difference of their mean "
-        "scores, Welch's $t$ and its two-sided $p$-value. Then read your answer on the "
-        "original's cart-pole scores: what does $p$ say, and what does it not say?"),
+        "scores, Welch's $t$ and its two-sided $p$-value. Once it passes, run it on the "
+        "original's cart-pole scores, `welch_test(stats.best_returns(ORIGINAL[\"reinforce-cartpole\"]), "
+        "stats.best_returns(ORIGINAL[\"a2c-cartpole\"]))`: what does $p$ say, and what does it "
+        "not say?"),
     reference=welch_test, cases=_welch_cases, parts=("difference", "t", "p"),
     exception_hints=((r"unequal length|same length|shape",
                       "the two groups are independent runs of two experiments and need not "

@@ -29,7 +29,7 @@ import textwrap
 import threading
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -179,6 +179,7 @@ class Feedback:
     message: str
     mistake: str | None = None
     case: str | None = None
+    inputs: dict | None = field(default=None, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -203,7 +204,29 @@ def diagnose(student_function: Callable, exercise: str | None = None) -> Feedbac
     found = _find_exercise(student_function, exercise)
     if isinstance(found, Feedback):
         return found
-    return _diagnose(found, student_function)
+    feedback = _diagnose(found, student_function)
+    if feedback.inputs is not None:
+        _LAST_INPUT.clear()
+        _LAST_INPUT.update(feedback.inputs)
+        if not all(_shown_in_full(v) for v in feedback.inputs.values()):
+            feedback = replace(feedback, message=(
+                f"{feedback.message}\nTo rerun your function on that input: "
+                f"{found.id}(**last_input()), with `from course_rl.exercises import last_input`."))
+    return feedback
+
+
+_LAST_INPUT: dict = {}
+
+
+def last_input() -> dict:
+    """The input (keyword arguments) of the last answer the checker reported as wrong."""
+    if not _LAST_INPUT:
+        raise ValueError("no input yet: last_input() returns the input of the last failed check")
+    return copy.deepcopy(_LAST_INPUT)
+
+
+def _shown_in_full(value) -> bool:
+    return not isinstance(value, np.ndarray) or (value.ndim <= 1 and value.size <= 8)
 
 
 def _find_exercise(fn, exercise_id):
@@ -402,7 +425,7 @@ def _diagnose(exercise: Exercise, fn: Callable) -> Feedback:
             return Feedback(exercise.id, "none",
                             f"{head} your function returned None (on {_case_text(case)}). Did "
                             f"you forget a `return`? (A function that only changes an array in place, "
-                            f"or prints its answer, returns None.)", case=case.label)
+                            f"or prints its answer, returns None.)", case=case.label, inputs=case.inputs)
 
     close = [_close(exercise, a, w) for a, w in zip(answers, wants)]
     dtypes = [not isinstance(a, _WrongArity)
@@ -423,18 +446,18 @@ def _diagnose(exercise: Exercise, fn: Callable) -> Feedback:
     for case, answer, want in zip(cases, answers, wants):
         message = _shape_message(exercise, case, answer, want)
         if message:
-            return Feedback(exercise.id, "shape", f"{head} {message}", case=case.label)
+            return Feedback(exercise.id, "shape", f"{head} {message}", case=case.label, inputs=case.inputs)
     for case, answer, want, ok in zip(cases, answers, wants, dtypes):
         if not ok:
             return Feedback(exercise.id, "dtype", f"{head} {_dtype_message(exercise, case, answer, want)}",
-                            case=case.label)
+                            case=case.label, inputs=case.inputs)
     for case, answer, want in zip(cases, answers, wants):
         if _nonfinite_where_finite(answer, want):
             return Feedback(exercise.id, "nonfinite",
                             f"{head} not yet. On {_case_text(case)}, your answer has inf or nan "
                             f"where the reference is finite. Something overflowed (exp of a large number, in "
                             f"float32 above about 88) or divided 0 by 0.\nHint: {exercise.hint}",
-                            case=case.label)
+                            case=case.label, inputs=case.inputs)
     # the smallest input on which the answers differ is the easiest to work out by hand
     case, answer, want = min(((c, a, w) for c, a, w, ok in zip(cases, answers, wants, close) if not ok),
                              key=lambda item: _size(item[0]))
@@ -442,7 +465,7 @@ def _diagnose(exercise: Exercise, fn: Callable) -> Feedback:
                     f"{head} not yet. On {_case_text(case)}, your answer differs from the "
                     f"reference: {_difference_text(exercise, answer, want)}. This is not one of the "
                     f"mistakes the checker knows: work this input out by hand.\n"
-                    f"Hint: {exercise.hint}", case=case.label)
+                    f"Hint: {exercise.hint}", case=case.label, inputs=case.inputs)
 
 
 def _run_quietly(exercise, fn, case):
@@ -577,7 +600,7 @@ def _explain_exception(exercise: Exercise, fn, case: Case, error: BaseException)
                         f"{head} your function took more than {SECONDS_PER_CALL:g} s on "
                         f"{_case_text(case)} and was stopped. An endless loop, or a loop inside a "
                         f"loop over every step (O(T^2) work for an episode of T steps)?\n"
-                        f"Hint: {exercise.hint}", case=case.label)
+                        f"Hint: {exercise.hint}", case=case.label, inputs=case.inputs)
     name = type(error).__name__
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     where = _student_line(fn, error)
@@ -594,7 +617,7 @@ def _explain_exception(exercise: Exercise, fn, case: Case, error: BaseException)
                 "arrays and their shapes.")
     return Feedback(exercise.id, "exception",
                     f"{head} your function raised {name}" + (f" ({text})" if text else "")
-                    + f" on {_case_text(case)}.\n{location}\nHint: {hint}", case=case.label)
+                    + f" on {_case_text(case)}.\n{location}\nHint: {hint}", case=case.label, inputs=case.inputs)
 
 
 def _student_line(fn, error):
