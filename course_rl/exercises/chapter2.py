@@ -72,6 +72,9 @@ register(Exercise(
         "as `policy.mixture_params` does. Your weights must stay finite for any finite logits: "
         "the network's outputs are float32, and nothing stops a logit from reaching 100."),
     reference=mixture_weights, cases=_logit_cases,
+    exception_hints=((r"could not be broadcast",
+                      "a max or a sum over axis=-1 drops that axis; keepdims=True keeps it "
+                      "(with length 1), so that it broadcasts against the logits."),),
     hint="softmax(x) = exp(x) / sum(exp(x)) over the last axis (axis=-1, keepdims=True), and "
          "subtracting any constant from the logits changes nothing mathematically.",
     fact=("Shifting by the largest logit makes the largest exp exactly 1, so the sum lies "

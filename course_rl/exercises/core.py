@@ -11,7 +11,7 @@ student's function on every input and answers, in this order:
 3. correct: a short confirmation and one fact;
 4. a known mistake: the student's answers equal a catalogued variant's on every input;
 5. a wrong shape, a wrong dtype, inf or nan where the reference is finite;
-6. otherwise a plain mismatch, with the first input on which the answers differ.
+6. otherwise a plain mismatch, shown on the smallest input on which the answers differ.
 
 Only NumPy and SciPy are imported here; an exercise that needs TensorFlow imports it itself.
 """
@@ -125,9 +125,7 @@ def _def_and_docstring(fn) -> str:
     if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
             and isinstance(first.value.value, str)):
         raise ValueError(f"the reference {fn.__name__} needs a docstring: it is the stub's spec")
-    lines = source.splitlines()
-    header = "\n".join(lines[:first.end_lineno])
-    return re.sub(rf"^def {re.escape(fn.__name__)}\(", f"def {fn.__name__}(", header, count=1)
+    return "\n".join(source.splitlines()[:first.end_lineno])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -144,6 +142,7 @@ def register(exercise: Exercise) -> Exercise:
     if exercise.reference.__name__ != exercise.id:
         raise ValueError(f"exercise {exercise.id!r}: its reference is named "
                          f"{exercise.reference.__name__!r}; the student's function is found by name")
+    _def_and_docstring(exercise.reference)      # the stub needs the reference's docstring
     ids = [v.id for v in exercise.variants]
     if len(set(ids)) != len(ids):
         raise ValueError(f"exercise {exercise.id!r}: variant ids repeat: {ids}")
@@ -247,7 +246,7 @@ def _find_exercise(fn, exercise_id):
             return EXERCISES[candidate]
     return Feedback(None, "unknown exercise",
                     f"check() could not tell which exercise `{name}` is for: keep the stub's "
-                    f"function name, or name the exercise: check({name or 'f'}, "
+                    f"function name, or name the exercise, e.g. check({name or 'f'}, "
                     f"\"discounted_returns\"). The exercises are: {', '.join(EXERCISES)}.")
 
 
