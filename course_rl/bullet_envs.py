@@ -16,8 +16,13 @@ Most users should not use these ids directly but call :func:`course_rl.tasks.mak
 the study's reward modification (cart-pole) and 500-step cap (half-cheetah).
 
 One deliberate addition to the original settings: contact pairs are processed in a sorted
-order (pybullet's ``deterministicOverlappingPairs``), which changes no physics but makes a
-seeded episode reproducible bit for bit, whatever the environment simulated before it.
+order (pybullet's ``deterministicOverlappingPairs``), which makes a seeded episode reproducible
+bit for bit, whatever the environment simulated before it. pybullet-gym leaves that order to
+where its objects sit in memory, and with 5 solver iterations the order in which simultaneous
+contacts are solved changes the result: its own half-cheetah episodes part ways from the first
+step that solves two contacts in another order. Sorted is one of the orders it can take; with
+its pairs sorted too, pybullet-gym and this module agree bit for bit (``tests/test_fidelity.py``,
+against trajectories recorded from pybullet-gym).
 
 Rendering: only ``render_mode="rgb_array"`` is supported. Frames come from pybullet's software
 renderer (``ER_TINY_RENDERER``), so they need no display and no OpenGL. A live ``"human"``
@@ -150,8 +155,8 @@ class _BulletEnv(gym.Env[np.ndarray, np.ndarray]):
             numSolverIterations=_SOLVER_ITERATIONS,
             numSubSteps=self._substeps,
             # Our one addition: sort contact pairs so that an episode depends only on its seed
-            # and actions, not on earlier episodes (no physical change; pybullet's default,
-            # used by pybullet-gym, lets floating-point rounding depend on history).
+            # and actions. pybullet's default, used by pybullet-gym, leaves the order in which
+            # simultaneous contacts are solved to memory layout (see the module docstring).
             deterministicOverlappingPairs=1,
             physicsClientId=client,
         )
@@ -194,6 +199,33 @@ class _BulletEnv(gym.Env[np.ndarray, np.ndarray]):
             if pb.getJointInfo(body, j, physicsClientId=client)[1].decode() == name:
                 return j
         raise KeyError(f"joint {name!r} not found in the model")
+
+    def set_state(self, qpos: Any, qvel: Any) -> np.ndarray:
+        """Put every joint at the given positions and velocities; return the new observation.
+
+        ``qpos`` and ``qvel`` each hold one number per joint, in the order of the class
+        docstring (MuJoCo's ``qpos``/``qvel``): ``[cart x, pole angle]`` for the cart-pole,
+        ``[rootx, rootz, rooty, bthigh, bshin, bfoot, fthigh, fshin, ffoot]`` for the
+        half-cheetah. Like a reset, it does not step the simulation. It lets a test start the
+        environment in an exact state, e.g. one recorded from pybullet-gym
+        (``tests/test_fidelity.py``); a ``ValueError`` names a wrong shape or a non-finite value.
+        """
+        n = len(self._joints)
+        values = []
+        for label, value in (("qpos", qpos), ("qvel", qvel)):
+            try:
+                array = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                array = None
+            if array is None or array.shape != (n,) or not np.isfinite(array).all():
+                raise ValueError(f"{label} must be {n} finite numbers, got {value!r}")
+            values.append(array.tolist())
+        for j, q, v in zip(self._joints, *values):
+            pb.resetJointState(self.robot, j, q, v, physicsClientId=self.client)
+        return self._observe_set_state()
+
+    def _observe_set_state(self) -> np.ndarray:
+        raise NotImplementedError
 
     def _camera_target_x(self) -> float:
         return 0.0
@@ -284,6 +316,9 @@ class InvertedPendulumBulletEnv(_BulletEnv):
         pb.resetJointState(body, self.hinge, angle, 0.0, physicsClientId=c)
         return self._observe(), {}
 
+    def _observe_set_state(self) -> np.ndarray:
+        return self._observe()
+
     def step(self, action):
         """Push the cart with ``100 * clip(action)`` N for one 0.0165 s step."""
         a = float(np.asarray(action, dtype=np.float64).reshape(-1)[0])
@@ -318,7 +353,10 @@ contact (0.5 x 0 = 0): the real environment's feet do not bounce. With the setti
 were meant (``contact="intended"``, 0.5 x 0.5 = 0.25) foot strikes bounce and a bounding gait
 runs about 11% slower. The original study's results were produced on the environment as it ran,
 so the course copies the bug; ``tests/test_fidelity.py`` checks it against trajectories recorded
-from the real pybullet-gym environment.
+from the real pybullet-gym environment. (From an environment's second episode on, to be exact:
+its first ``robot_specific_reset`` runs before the floor has joined the robot's parts, so only
+the floor's scene settings hold in the first episode, without rolling or spinning friction. The
+course copies the later episodes, nearly all of any training run.)
 """
 
 
@@ -402,6 +440,10 @@ class HalfCheetahBulletEnv(_BulletEnv):
             pb.resetJointState(body, j, q, 0.0, physicsClientId=c)
         obs, self._x_before = self._read()
         return obs, {}
+
+    def _observe_set_state(self) -> np.ndarray:
+        obs, self._x_before = self._read()  # the next reward's "x before" is the new x
+        return obs
 
     def step(self, action):
         """Apply ``clip(action) * power`` torques for one step (4 physics substeps)."""
