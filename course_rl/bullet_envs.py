@@ -377,8 +377,9 @@ class HalfCheetahBulletEnv(_BulletEnv):
     * Reset: all 9 joints (root slides and hinge included) ~ U(-0.1, 0.1), zero velocities.
     * Reward: ``(torso x after - torso x before) / dt - 0.1 * sum(a**2)``. As in pybullet-gym,
       the control cost uses the action as given, the torque its clipped value. Never terminates.
-      The torso's x position equals the ``rootx`` slide joint's position (the torso link's
-      centre of mass sits on that joint), so it is read from the same batched joint query.
+      As in pybullet-gym, the torso's x is the link pose pybullet cached at the start of the
+      step's last substep (``getLinkState``), so after a step it lags ``rootx`` by 0.0165/4 s;
+      the sum of an episode's rewards differs from ``rootx``'s progress only by that lag.
     * Time limit (registration): 1000 steps.
 
     Rendering (``render_mode="rgb_array"``): a side view whose camera follows the torso's x
@@ -424,12 +425,24 @@ class HalfCheetahBulletEnv(_BulletEnv):
         self._joints = [self._joint_index(body, n, c) for n in self.joint_names]
         self._motors = self._joints[3:]
         self.rootx = self._joints[0]
+        self._torso = next(j for j in range(pb.getNumJoints(body, physicsClientId=c))
+                           if pb.getJointInfo(body, j, physicsClientId=c)[12] == b"torso")
+
+    def _torso_x(self) -> float:
+        """The torso's x as pybullet-gym's reward reads it: the link's cached pose.
+
+        ``getLinkState`` without ``computeForwardKinematics`` returns the pose pybullet cached at
+        the start of the last physics substep, not the pose after it: after a step it lags
+        ``rootx`` by one of the 4 substeps (after a joint reset it is current). pybullet-gym's
+        reward is computed from this lagging x, so the course reads the same number.
+        """
+        return pb.getLinkState(self.robot, self._torso, physicsClientId=self.client)[0][0]
 
     def _read(self) -> tuple[np.ndarray, float]:
-        """One batched query: the observation and the torso's x position."""
+        """The observation and the torso's x position (as the reward reads it)."""
         states = pb.getJointStates(self.robot, self._joints, physicsClientId=self.client)
         pos, vel, _, _ = zip(*states)
-        return np.array(pos[1:] + vel, dtype=np.float32), pos[0]
+        return np.array(pos[1:] + vel, dtype=np.float32), self._torso_x()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start an episode: all 9 joints ~ U(-0.1, 0.1), at rest."""
@@ -459,7 +472,7 @@ class HalfCheetahBulletEnv(_BulletEnv):
         )
         pb.stepSimulation(physicsClientId=client)
         pos, vel, _, _ = zip(*pb.getJointStates(body, self._joints, physicsClientId=client))
-        x = pos[0]
+        x = self._torso_x()
         reward = (x - self._x_before) / self._dt - self.control_cost_weight * cost
         self._x_before = x
         return np.array(pos[1:] + vel, dtype=np.float32), reward, False, False, {}

@@ -377,9 +377,9 @@ _BUILDERS: dict[str, Callable[[str, str | None, dict[str, Any]], gym.Env]] = {
 TASK_VERSIONS: MappingProxyType = MappingProxyType({
     ("cartpole", "pybullet"): 1,
     ("cartpole", "mujoco"): 1,
-    ("cheetah", "pybullet"): 2,
+    ("cheetah", "pybullet"): 3,
     ("cheetah", "mujoco"): 1,
-    ("cheetah_pixels", "pybullet"): 2,
+    ("cheetah_pixels", "pybullet"): 3,
 })
 """The version of each task on each backend: it goes up whenever the same config and seed would
 give other observations or rewards. History:
@@ -387,6 +387,10 @@ give other observations or rewards. History:
 * cheetah and cheetah_pixels on pybullet, v2 (2026-11-30): the contacts as pybullet-gym ran
   them (the cheetah's parts at restitution 0, see ``bullet_envs.CONTACT_AS_RUN``); v1 gave the
   parts the settings pybullet-gym meant (restitution 0.5), so foot strikes bounced.
+* cheetah and cheetah_pixels on pybullet, v3 (2026-11-30): the reward reads the torso's x as
+  pybullet-gym does, from the pose cached at the start of the step's last substep (v2 read the
+  current ``rootx``); observations unchanged, rewards now equal pybullet-gym's to round-off
+  (``tests/test_fidelity.py``).
 
 Every run records ``tasks.version(task, backend)``; runs written before versions existed are
 read as v1 (``results.Run.task_version``).
@@ -395,8 +399,8 @@ read as v1 (``results.Run.task_version``).
 
 def version(name: str, backend: str) -> str:
     """The version string a run of task ``name`` on ``backend`` records, e.g.
-    ``"cheetah/pybullet/v2"``; the pixel task appends its VAE's fingerprint
-    (``"cheetah_pixels/pybullet/v2+vae:0123456789abcdef"``)."""
+    ``"cheetah/pybullet/v3"``; the pixel task appends its VAE's fingerprint
+    (``"cheetah_pixels/pybullet/v3+vae:0123456789abcdef"``)."""
     if (name, backend) not in TASK_VERSIONS:
         raise ValueError(f"task {name!r} has no version on backend {backend!r}; "
                          f"known: {sorted(TASK_VERSIONS)}")

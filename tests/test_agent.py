@@ -244,5 +244,5 @@ def test_a_run_records_its_task_version_and_backend():
     run = train(SHORT, seed=0, progress=False)
     assert str(run["task_version"]) == tasks.version("cartpole", "pybullet") == "cartpole/pybullet/v1"
     assert str(run["backend"]) == "pybullet"
-    assert tasks.version("cheetah", "pybullet") == "cheetah/pybullet/v2"
-    assert tasks.version("cheetah_pixels", "pybullet").startswith("cheetah_pixels/pybullet/v2+vae:")
+    assert tasks.version("cheetah", "pybullet") == "cheetah/pybullet/v3"
+    assert tasks.version("cheetah_pixels", "pybullet").startswith("cheetah_pixels/pybullet/v3+vae:")

@@ -130,8 +130,9 @@ def test_cheetah_reward_is_forward_velocity_minus_control_cost():
     torso = torso_link(client, body)
 
     def torso_x() -> float:
-        state = pb.getLinkState(body, torso, computeForwardKinematics=1, physicsClientId=client)
-        return state[0][0]
+        # as pybullet-gym reads it: the pose cached at the start of the step's last substep
+        # (no forward kinematics; tests/test_fidelity.py checks the rewards against pybullet-gym)
+        return pb.getLinkState(body, torso, physicsClientId=client)[0][0]
 
     rng = np.random.default_rng(0)
     env.reset()
