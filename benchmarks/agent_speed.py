@@ -47,17 +47,19 @@ def replay_steps_per_second(envs, seeds, transitions) -> float:
     exactly the rollout's; the difference in time is what acting costs."""
     start = time.perf_counter()
     steps = 0
-    for env, seed, (_, actions, _, _, _) in zip(envs, seeds, transitions):
+    for env, seed, episode in zip(envs, seeds, transitions):
         env.reset(seed=int(seed))
-        for action in actions:
+        for action in episode.actions:
             env.step(action)
-        steps += len(actions)
+        steps += len(episode.actions)
     return steps / (time.perf_counter() - start)
 
 
 def original_way_cycle(agent, envs, spec, minibatch_fn, rng):
     """One cycle as the original code ran it: TF per step, actors in turn, TF per minibatch."""
     import tensorflow as tf
+
+    from course_rl.returns import Trajectory
 
     policy_call = original_way_cycle.policy_call
     sampler = agent.make_sampler(len(envs))
@@ -75,8 +77,9 @@ def original_way_cycle(agent, envs, spec, minibatch_fn, rng):
             log_o.append(obs), log_a.append(action), log_r.append(r)
             obs, done = next_obs, term or trunc
             steps += 1
-        episodes.append((np.array(log_o, np.float32), np.array(log_a, np.float32),
-                         np.array(log_r), bool(trunc and not term), obs))
+        episodes.append(Trajectory(np.array(log_o, np.float32), np.array(log_a, np.float32),
+                                   np.array(log_r), truncated=bool(trunc and not term),
+                                   final_obs=obs))
     obs, actions, targets, advantages = agent.targets(episodes)
     n = len(obs) * agent.config.epochs // agent.config.minibatch_size
     for _ in range(n):

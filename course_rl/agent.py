@@ -6,6 +6,13 @@
 After each cycle of episodes the agent makes ``epochs`` passes over the cycle's samples in
 minibatches, maximising the policy objective ``sum(log pi(a|s) * A + beta * H(s))`` and
 minimising the value loss ``sum(A^2)`` with ``A = G - V(s)``, as the original study did.
+Each term is a small function of one minibatch's tensors (``value_loss``,
+``policy_gradient_objective``, ``normalized``, ``clipped_objective``, ``entropy_bonus``);
+``Agent.policy_objective`` puts the policy's terms together as the config asks, and
+``Agent._train_minibatches`` is the compiled loop that applies their gradients.
+
+Acting goes through a ``NumpyPolicy``: observation scaling, the NumPy copy of the policy
+network and the mixture's greedy or sampled action (``video.load_policy`` builds one too).
 
 Speed: all passes of a cycle run in one compiled TensorFlow call (a ``tf.function`` with a fixed
 input signature, so it is traced once per agent); acting runs in NumPy on weights copied after
@@ -21,10 +28,42 @@ import numpy as np
 from . import policy as mix
 from .config import Config
 from .networks import NumpyMLP, policy_network, value_network
-from .returns import gae_advantages, n_step_targets
+from .returns import Trajectory, gae_advantages, n_step_targets
 
 CHUNK = 16  # minibatches per compiled call
 MAX_LOG_RATIO = 20.0  # cap on log(pi / pi_old) in the clipped surrogate (see ``capped_ratio``)
+
+
+# ---- the losses: pure functions of one minibatch's tensors (TensorFlow) ------------------------
+
+def value_loss(values, targets):
+    """The critic's loss: squared errors ``(G - V(s))^2``, summed over the minibatch.
+
+    Summed, not averaged, as the original study did: the step size then grows with the
+    minibatch. Taught in notebooks/03_reinforce.ipynb.
+    """
+    import tensorflow as tf
+    return tf.reduce_sum(tf.square(targets - values))
+
+
+def normalized(advantages):
+    """Advantages standardised over the minibatch: mean 0, standard deviation 1.
+
+    Taught in notebooks/03_reinforce.ipynb.
+    """
+    import tensorflow as tf
+    mean, var = tf.nn.moments(advantages, axes=[0])
+    return (advantages - mean) / (tf.sqrt(var) + 1e-8)
+
+
+def policy_gradient_objective(log_p, advantages):
+    """REINFORCE's objective ``sum log pi(a|s) * A``: its gradient is the policy gradient.
+
+    ``advantages`` are constants here (no gradient flows into the critic through them).
+    Taught in notebooks/03_reinforce.ipynb.
+    """
+    import tensorflow as tf
+    return tf.reduce_sum(log_p * advantages)
 
 
 def capped_ratio(log_p, old_log_p):
@@ -41,6 +80,37 @@ def capped_ratio(log_p, old_log_p):
     import tensorflow as tf
     return tf.exp(tf.minimum(log_p - old_log_p, MAX_LOG_RATIO))
 
+
+def clipped_objective(log_p, old_log_p, advantages, clip_ratio: float):
+    """PPO's clipped surrogate ``sum min(r A, clip(r, 1 - eps, 1 + eps) A)`` (Schulman et al.
+    2017), with ``r = pi(a|s) / pi_old(a|s)`` and ``eps = clip_ratio``.
+
+    At ``r = 1`` its gradient is the policy gradient's; a sample whose ratio has left
+    ``[1 - eps, 1 + eps]`` in the direction its advantage favours gives no gradient, so later
+    epochs over the same samples cannot push it further. Taught in notebooks/03_reinforce.ipynb.
+    """
+    import tensorflow as tf
+    ratio = capped_ratio(log_p, old_log_p)
+    kept = tf.clip_by_value(ratio, 1 - clip_ratio, 1 + clip_ratio)
+    return tf.reduce_sum(tf.minimum(ratio * advantages, kept * advantages))
+
+
+def entropy_bonus(outputs, action_dim: int, std_floor: float, edge_penalty: bool = False,
+                  squash: bool = False):
+    """The entropy bonus ``sum H_bound(s) - sum_k w_k mu_k^4`` of a minibatch, before its weight.
+
+    ``H_bound`` is the mixture's entropy upper bound (``policy.entropy_upper_bound``); with
+    ``edge_penalty`` the original's penalty on means near the clipped edges is subtracted
+    (``policy.edge_penalty``). Taught in notebooks/04_a2c.ipynb.
+    """
+    import tensorflow as tf
+    bonus = mix.entropy_upper_bound(outputs, action_dim, std_floor)
+    if edge_penalty:
+        bonus -= mix.edge_penalty(outputs, squash)
+    return tf.reduce_sum(bonus)
+
+
+# ---- observation scaling ----------------------------------------------------------------------
 
 def scale_of(mean, var):
     """``(shift, factor)`` of ``standardize`` from a mean and a variance (float32)."""
@@ -78,6 +148,58 @@ class RunningNormalizer:
         return scale_of(self.mean, self.var)
 
 
+class NumpyPolicy:
+    """The policy as actors use it: observation scaling, the NumPy copy of the policy network,
+    and the mixture's greedy action or a sampler's draw (no TensorFlow call).
+
+    The agent acts through one while it trains (``Agent.actor``, refreshed after every update);
+    ``video.load_policy`` builds one from a finished run's best weights.
+
+    Parameters
+    ----------
+    network : networks.NumpyMLP
+        The policy network's NumPy copy.
+    config : Config
+        The run's config (mean squashing, and the sampler ``make_sampler`` builds).
+    action_shape : tuple
+        Shape of one action.
+    scale : (shift, factor) or None
+        Observation scaling (``standardize``), for runs with ``normalize_observations``.
+    """
+
+    def __init__(self, network: NumpyMLP, config: Config, action_shape, scale=None):
+        self.network = network
+        self.config = config
+        self.action_shape = tuple(action_shape)
+        self.action_dim = int(np.prod(self.action_shape))
+        self.scale = scale
+
+    def preprocess(self, obs: np.ndarray) -> np.ndarray:
+        """Observations as the network sees them: float32, standardised if the run was."""
+        obs = np.asarray(obs, dtype=np.float32)
+        if self.scale is None:
+            return obs
+        shift, factor = self.scale
+        return standardize(obs, shift, factor)
+
+    def outputs(self, obs: np.ndarray) -> np.ndarray:
+        """Raw network outputs ``(n,) + action_shape + (K, 3)`` for a batch of observations."""
+        return self.network(self.preprocess(obs))
+
+    def make_sampler(self, n_actors: int, rng: np.random.Generator) -> mix.MixturePolicySampler:
+        """Persistent exploration noise for ``n_actors`` actors, drawn from ``rng``."""
+        return mix.MixturePolicySampler.for_config(self.config, n_actors, self.action_shape, rng)
+
+    def act(self, obs: np.ndarray, sampler: mix.MixturePolicySampler | None = None,
+            temp: float = 1.0, rows=slice(None)) -> np.ndarray:
+        """Actions for a batch of raw observations: greedy (the mean of the most probable mode)
+        if ``temp == 0``, else drawn with ``sampler``'s noise for the actors ``rows``."""
+        outputs = self.outputs(obs)
+        if temp == 0:
+            return mix.greedy_actions(outputs, self.action_dim, self.config.squash_means)
+        return sampler.select(outputs, temp, rows)
+
+
 class Agent:
     """An actor-critic agent built from a ``Config``.
 
@@ -110,11 +232,13 @@ class Agent:
         self.policy_opt.build(self.policy.trainable_variables)
         self.value_opt.build(self.value.trainable_variables)
         self.normalizer = RunningNormalizer(self.obs_shape) if config.normalize_observations else None
-        self._shift = np.zeros(self.obs_shape, np.float32)
-        self._factor = np.ones(self.obs_shape, np.float32)
 
         self.fast_policy = NumpyMLP(self.policy)
         self.fast_value = NumpyMLP(self.value)
+        # until the first update, a normalising agent's scaling only clips at +/-10
+        scale = (np.zeros(self.obs_shape, np.float32), np.ones(self.obs_shape, np.float32)) \
+            if self.normalizer is not None else None
+        self.actor = NumpyPolicy(self.fast_policy, config, self.action_shape, scale)
 
         # XLA compiles for fixed shapes only: one function for a chunk of CHUNK minibatches and
         # one for a single minibatch, so any number of minibatches reuses two compilations.
@@ -130,60 +254,53 @@ class Agent:
     # ---- acting (NumPy) -------------------------------------------------------------------------
     def preprocess(self, obs: np.ndarray) -> np.ndarray:
         """Observations as the networks see them (standardised if configured)."""
-        obs = np.asarray(obs, dtype=np.float32)
-        if self.normalizer is None:
-            return obs
-        return standardize(obs, self._shift, self._factor)
+        return self.actor.preprocess(obs)
 
     def make_sampler(self, n_actors: int) -> mix.MixturePolicySampler:
         """Persistent exploration noise for ``n_actors`` actors."""
-        return mix.MixturePolicySampler.for_config(self.config, n_actors, self.action_shape, self.rng)
+        return self.actor.make_sampler(n_actors, self.rng)
 
     def act(self, obs: np.ndarray, sampler: mix.MixturePolicySampler, temp: float = 1.0,
             rows=slice(None)) -> np.ndarray:
         """Actions for a batch of raw observations (one row per actor in ``rows``).
 
         ``temp == 0`` acts greedily and needs no sampler."""
-        outputs = self.fast_policy(self.preprocess(obs))
-        if temp == 0:
-            return mix.greedy_actions(outputs, self.action_dim, self.config.squash_means)
-        return sampler.select(outputs, temp, rows)
+        return self.actor.act(obs, sampler, temp, rows)
 
     def values(self, obs: np.ndarray) -> np.ndarray:
         """V(s) for a batch of raw observations (NumPy)."""
         return self.fast_value(self.preprocess(obs))[:, 0]
 
     # ---- learning (TensorFlow) ------------------------------------------------------------------
-    def targets(self, episodes):
+    def targets(self, episodes: list[Trajectory]):
         """Stack a cycle's episodes into (observations, actions, value targets, advantages).
 
-        ``episodes``: a list of ``(obs (T, ...), actions (T, ...), rewards (T,), truncated,
-        final_obs)``. Targets are Monte-Carlo returns or n-step bootstrapped ones; with
-        ``gae_lambda`` set they are lambda-returns and the advantages are GAE(lambda), both from
-        the value network before this cycle's update (otherwise the advantages are zeros: the
-        minibatches compute them). Float64 math, float32 results.
+        Targets are Monte-Carlo returns or n-step bootstrapped ones; with ``gae_lambda`` set
+        they are lambda-returns and the advantages are GAE(lambda), both from the value network
+        before this cycle's update (otherwise the advantages are zeros: the minibatches compute
+        them). Float64 math, float32 results.
         """
         cfg = self.config
-        all_obs, all_actions, all_targets, all_advantages = [], [], [], []
-        for obs, actions, rewards, truncated, final_obs in episodes:
+        all_targets, all_advantages = [], []
+        for episode in episodes:
+            rewards = episode.rewards
             final_value = 0.0
-            if truncated and cfg.bootstrap_truncated:
-                final_value = float(self.values(np.asarray(final_obs)[None])[0])
+            if episode.truncated and cfg.bootstrap_truncated:
+                final_value = float(self.values(np.asarray(episode.final_obs)[None])[0])
             if cfg.gae_lambda is not None:
-                values = self.values(obs)
+                values = self.values(episode.obs)
                 advantages = gae_advantages(rewards, values, cfg.discount, cfg.gae_lambda,
                                             final_value)
                 all_targets.append(advantages + values)
                 all_advantages.append(advantages)
             else:
-                values = self.values(obs) if 0 < cfg.n_steps < len(rewards) else None
+                values = self.values(episode.obs) if 0 < cfg.n_steps < len(rewards) else None
                 all_targets.append(n_step_targets(rewards, cfg.discount, cfg.n_steps, values,
                                                   final_value))
                 all_advantages.append(np.zeros(len(rewards)))
-            all_obs.append(obs)
-            all_actions.append(actions)
         return tuple(np.concatenate(part).astype(np.float32)
-                     for part in (all_obs, all_actions, all_targets, all_advantages))
+                     for part in ([e.obs for e in episodes], [e.actions for e in episodes],
+                                  all_targets, all_advantages))
 
     def minibatch_indices(self, n_samples: int) -> np.ndarray:
         """``epochs`` shuffled passes over ``n_samples``, cut into full minibatches.
@@ -198,13 +315,13 @@ class Agent:
             order = np.concatenate([order, self.rng.integers(n_samples, size=short)])
         return order.reshape(-1, cfg.minibatch_size).astype(np.int32)
 
-    def update(self, episodes) -> tuple[float, float]:
+    def update(self, episodes: list[Trajectory]) -> tuple[float, float]:
         """Learn from one cycle's episodes; returns ``(value_rmse, mean_objective)`` per sample."""
         obs, actions, targets, advantages = self.targets(episodes)
         if self.normalizer is not None:
             # the statistics move only between cycles, so acting and learning see one scaling
             self.normalizer.update(obs)
-            self._shift, self._factor = self.normalizer.scale()
+            self.actor.scale = self.normalizer.scale()
         x = self.preprocess(obs)
         old_log_p = np.zeros(len(obs), np.float32)
         if self.config.clip_ratio > 0:  # the policy before this update, for PPO's ratio
@@ -216,9 +333,9 @@ class Agent:
         while start < len(index):
             chunk = CHUNK if len(index) - start >= CHUNK else 1
             part = slice(start, start + chunk)
-            objective, value_loss = self._train[chunk](*(b[part] for b in batches))
-            total_objective += float(objective)
-            total_value_loss += float(value_loss)
+            chunk_objective, chunk_value_loss = self._train[chunk](*(b[part] for b in batches))
+            total_objective += float(chunk_objective)
+            total_value_loss += float(chunk_value_loss)
             start += chunk
         self._check_finite()
         self.fast_policy.update(self.policy)
@@ -242,10 +359,31 @@ class Agent:
         return np.asarray(mix.log_prob(out, actions, self.action_dim, cfg.squash_means,
                                        cfg.log_density_floor, cfg.std_floor), np.float32)
 
+    def policy_objective(self, s, a, advantages, old_log_p):
+        """The policy objective of one minibatch, as the config composes it (TensorFlow).
+
+        The plain policy gradient or PPO's clipped surrogate (``clip_ratio > 0``), plus the
+        entropy bonus (``entropy_weight > 0``); each term is one of the functions above.
+        """
+        cfg = self.config
+        out = self.policy(s, training=True)
+        log_p = mix.log_prob(out, a, self.action_dim, cfg.squash_means, cfg.log_density_floor,
+                             cfg.std_floor)
+        if cfg.clip_ratio > 0:
+            objective = clipped_objective(log_p, old_log_p, advantages, cfg.clip_ratio)
+        else:
+            objective = policy_gradient_objective(log_p, advantages)
+        if cfg.entropy_weight > 0:
+            objective += cfg.entropy_weight * entropy_bonus(out, self.action_dim, cfg.std_floor,
+                                                            cfg.edge_penalty, cfg.squash_means)
+        return objective
+
     def _train_minibatches(self, obs, actions, targets, advantages, old_log_p):
         """Gradient steps on minibatches ``obs[i], actions[i], ...``, one after another.
 
-        ``advantages`` and ``old_log_p`` are used only with ``gae_lambda`` and ``clip_ratio``.
+        The plumbing around ``value_loss`` and ``policy_objective``: tapes, gradient clipping
+        and the optimisers, in a loop that XLA compiles. ``advantages`` and ``old_log_p`` are
+        used only with ``gae_lambda`` and ``clip_ratio``.
         """
         import tensorflow as tf
         cfg = self.config
@@ -262,35 +400,22 @@ class Agent:
         for i in tf.range(tf.shape(obs)[0]):
             s, a, g = obs[i], actions[i], targets[i]
             with tf.GradientTape() as value_tape:
-                error = g - self.value(s, training=True)[:, 0]
-                value_loss = tf.reduce_sum(tf.square(error))
-            value_grads = value_tape.gradient(value_loss, value_vars)
-            # the policy sees the advantage as a constant weight on its log-probabilities
-            advantage = tf.stop_gradient(error) if cfg.gae_lambda is None else advantages[i]
+                values = self.value(s, training=True)[:, 0]
+                loss_v = value_loss(values, g)
+            value_grads = value_tape.gradient(loss_v, value_vars)
+            # without GAE the advantage is the error of the value network of the moment
+            advantage = advantages[i] if cfg.gae_lambda is not None else \
+                tf.stop_gradient(g - values)
             if cfg.normalize_advantages:
-                mean, var = tf.nn.moments(advantage, axes=[0])
-                advantage = (advantage - mean) / (tf.sqrt(var) + 1e-8)
+                advantage = normalized(advantage)
             with tf.GradientTape() as policy_tape:
-                out = self.policy(s, training=True)
-                log_p = mix.log_prob(out, a, self.action_dim, cfg.squash_means,
-                                     cfg.log_density_floor, cfg.std_floor)
-                if cfg.clip_ratio > 0:  # PPO: no push beyond a ratio of 1 +/- clip_ratio
-                    ratio = capped_ratio(log_p, old_log_p[i])
-                    kept = tf.clip_by_value(ratio, 1 - cfg.clip_ratio, 1 + cfg.clip_ratio)
-                    objective = tf.reduce_sum(tf.minimum(ratio * advantage, kept * advantage))
-                else:
-                    objective = tf.reduce_sum(log_p * advantage)
-                if cfg.entropy_weight > 0:
-                    bonus = mix.entropy_upper_bound(out, self.action_dim, cfg.std_floor)
-                    if cfg.edge_penalty:
-                        bonus -= mix.edge_penalty(out, cfg.squash_means)
-                    objective += cfg.entropy_weight * tf.reduce_sum(bonus)
-                loss = -objective
+                objective = self.policy_objective(s, a, advantage, old_log_p[i])
+                loss = -objective  # optimisers minimise
             policy_grads = policy_tape.gradient(loss, policy_vars)
             self.policy_opt.apply_gradients(zip(clip(policy_grads), policy_vars))
             self.value_opt.apply_gradients(zip(clip(value_grads), value_vars))
             total_objective += objective
-            total_value_loss += value_loss
+            total_value_loss += loss_v
         return total_objective, total_value_loss
 
     # ---- state for checkpoints ----------------------------------------------------------------
@@ -320,7 +445,7 @@ class Agent:
             self.normalizer.mean = np.asarray(state["normalizer/mean"], np.float64)
             self.normalizer.var = np.asarray(state["normalizer/var"], np.float64)
             self.normalizer.count = float(state["normalizer/count"])
-            self._shift, self._factor = self.normalizer.scale()
+            self.actor.scale = self.normalizer.scale()
         self.fast_policy.update(self.policy)
         self.fast_value.update(self.value)
 

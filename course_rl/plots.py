@@ -24,62 +24,9 @@ from scipy import stats as st
 
 from . import results
 from . import stats
-
-WINDOW = 100
-"""Episodes in the running means of one-actor (REINFORCE) runs, as in the original study."""
-ORIGINAL_EVAL_EVERY = 50
-"""The original study evaluated every 50 training episodes (and once at the end)."""
-
-
-def running_mean(values, n: int) -> np.ndarray:
-    """Mean of the last ``n`` values at each position (fewer at the start, where fewer exist).
-
-    Taught in notebooks/05_results.ipynb.
-    """
-    x = np.asarray(values, np.float64)
-    sums = np.concatenate([[0.0], np.cumsum(x)])
-    end = np.arange(1, x.size + 1)
-    start = np.maximum(end - n, 0)
-    return (sums[end] - sums[start]) / (end - start)
-
-
-# ---- one run's series ----------------------------------------------------------------------------
-
-def _arrays(run) -> dict:
-    return run.arrays if isinstance(run, results.Run) else run
-
-
-def cycle_series(run, key: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """``(episode, value)`` per training cycle of one run.
-
-    ``key`` is "train" (on-policy return: the mean over the cycle's actors), "value_rmse" or
-    "mean_objective". The episode is the cycle's centre; one-actor runs are smoothed by a
-    running mean over ``WINDOW`` episodes. Taught in notebooks/05_results.ipynb.
-    """
-    a = _arrays(run)
-    train = np.asarray(a["training_episode_returns"], np.float64)
-    actors = train.shape[1]
-    y = train.mean(axis=1) if key == "train" else np.asarray(a[key], np.float64)
-    if actors == 1:
-        y = running_mean(y, WINDOW)
-    return np.arange(len(y)) * actors + actors / 2, y
-
-
-def eval_series(run) -> tuple[np.ndarray, np.ndarray]:
-    """``(episode, mean greedy return)`` at each evaluation of one run.
-
-    The original study's runs do not record the episode numbers: they evaluated at episodes
-    0, 50, 100, ... and once at the end (interrupted runs lack that last one).
-    Taught in notebooks/05_results.ipynb.
-    """
-    a = _arrays(run)
-    y = np.asarray(a["eval_episode_returns"], np.float64).mean(axis=1)
-    if "eval_episode_numbers" in a:
-        x = np.asarray(a["eval_episode_numbers"], np.float64)
-    else:
-        total = np.asarray(a["training_episode_returns"]).size
-        x = np.r_[np.arange(0, total, ORIGINAL_EVAL_EVERY), total][:len(y)].astype(np.float64)
-    return x, y
+# A run's curves are read by ``results``, which owns the run format; chapters 5 and 6 still
+# call them as ``plots.eval_series`` and ``plots.cycle_series``.
+from .results import cycle_series, eval_series, running_mean  # noqa: F401
 
 
 # ---- the one drawing helper ----------------------------------------------------------------------
@@ -129,7 +76,7 @@ def training_curves(runs, title: str | None = None, axes=None, color: str = "C0"
         axes = fig.subplots(2, 2, sharex=True)
     axes = np.asarray(axes).ravel()
     fig = axes[0].figure
-    smooth = " (running mean of 100)" if _arrays(runs[0])["training_episode_returns"].shape[1] == 1 else ""
+    smooth = " (running mean of 100)" if results.arrays_of(runs[0])["training_episode_returns"].shape[1] == 1 else ""
     panels = [
         ("train", f"on-policy return{smooth}"),
         ("eval", "greedy return (mean of an evaluation)"),

@@ -9,6 +9,9 @@ Layout of a run folder (``<root>/<experiment>/<backend>/seed-<N>/``)::
                          the best policy was trained with
     checkpoint.npz       only while a run is unfinished: everything needed to resume it
 
+This module is the only one that writes these files (``finish_run`` writes a finished run,
+``save_checkpoint`` the checkpoint) and the one that knows their names.
+
 ``trace.npz`` holds ``format`` (the string ``course_rl.trace/1``), ``config_json`` (a copy of
 config.json) and the arrays of ``TRACE_KEYS``. Every write goes to a temporary file in the
 same folder and is renamed over the target, so a crash leaves either the old file or the new
@@ -36,6 +39,20 @@ import numpy as np
 from .config import Config
 
 FORMAT = "course_rl.trace/1"
+
+CONFIG_FILE = "config.json"
+TRACE_FILE = "trace.npz"
+WEIGHTS_FILE = "policy.weights.h5"
+NORMALIZER_FILE = "normalizer.npz"
+"""Observation-normaliser statistics of a run with ``normalize_observations=True``: ``mean``
+and ``var`` arrays, as ``agent.RunningNormalizer`` holds them, of the best policy's evaluation
+(``finish_run`` writes it beside the weights; ``video.load_policy`` reads it)."""
+CHECKPOINT_FILE = "checkpoint.npz"
+
+WINDOW = 100
+"""Episodes in the running means of one-actor (REINFORCE) runs, as in the original study."""
+ORIGINAL_EVAL_EVERY = 50
+"""The original study evaluated every 50 training episodes (and once at the end)."""
 
 TRACE_KEYS = {
     "training_episode_returns": "(cycles, actor_count) reported return of each training episode",
@@ -199,14 +216,14 @@ def save_trace(folder, config: Config, arrays: dict) -> None:
     missing = [k for k in REQUIRED_KEYS if k not in arrays]
     if missing:
         raise ValueError(f"trace is missing {missing}")
-    save_text(folder / "config.json", config.to_json())
-    save_npz(folder / "trace.npz", {"format": FORMAT, "config_json": config.to_json(), **arrays})
+    save_text(folder / CONFIG_FILE, config.to_json())
+    save_npz(folder / TRACE_FILE, {"format": FORMAT, "config_json": config.to_json(), **arrays})
 
 
 def load_trace(path) -> Run:
     """Load a run folder or its ``trace.npz``; refuses anything that is not a complete trace."""
     path = Path(path)
-    file = path / "trace.npz" if path.is_dir() else path
+    file = path / TRACE_FILE if path.is_dir() else path
     data = load_npz(file)
     fmt = str(data.pop("format", ""))
     if fmt != FORMAT:
@@ -234,7 +251,7 @@ def load_runs(root, experiment: str, backend: str = "pybullet",
     a version string keeps that version's runs; ``None`` returns every run.
     """
     folder = Path(root) / experiment / backend
-    runs = [load_trace(p) for p in folder.glob("seed-*") if (p / "trace.npz").exists()]
+    runs = [load_trace(p) for p in folder.glob("seed-*") if (p / TRACE_FILE).exists()]
     runs.sort(key=lambda r: r.seed)
     if task_version is None or not runs:
         return runs
@@ -249,6 +266,153 @@ def load_runs(root, experiment: str, backend: str = "pybullet",
                       + ", ".join(f"seed {r.seed} ({r.task_version})" for r in left_out),
                       stacklevel=2)
     return [r for r in runs if r.task_version == task_version]
+
+
+# ---- a run folder: finishing a run, its policy, its checkpoint -----------------------------------
+
+def finished_run(folder, config: Config) -> Run | None:
+    """The finished run in ``folder``, or None if it has none yet; refuses a run of another config."""
+    folder = Path(folder)
+    if not (folder / TRACE_FILE).exists():
+        return None
+    run = load_trace(folder)
+    if run.config != config:
+        raise ValueError(f"{folder} holds a finished run of another config; "
+                         f"choose another --out folder or delete it")
+    return run
+
+
+def finish_run(folder, config: Config, arrays: dict, best_policy, best_normalizer,
+               obs_shape, action_shape) -> Run:
+    """Write a finished run into its folder and drop its checkpoint; returns the loaded run.
+
+    The best policy (and its normaliser statistics) first, the trace last: a run folder with a
+    ``trace.npz`` is finished (``finished_run``), so a crash in between leaves an unfinished
+    run that resumes from its checkpoint.
+    """
+    folder = Path(folder)
+    if best_policy is not None:
+        save_policy_weights(folder, config, obs_shape, action_shape, best_policy)
+    if best_normalizer is not None:
+        save_npz(folder / NORMALIZER_FILE, best_normalizer)
+    save_trace(folder, config, arrays)
+    remove_checkpoint(folder)
+    return load_trace(folder)
+
+
+def save_policy_weights(folder, config: Config, obs_shape, action_shape, weights) -> None:
+    """Write policy weights into a run folder as a Keras ``.weights.h5`` file (atomically)."""
+    from .networks import policy_network
+    model = policy_network(obs_shape, action_shape, config.n_modes, config.hidden_sizes,
+                           config.hidden_init)
+    model.set_weights(weights)
+    atomic_write(Path(folder) / WEIGHTS_FILE, lambda tmp: model.save_weights(tmp))
+
+
+def load_policy_weights(folder, model, config: Config) -> None:
+    """Load a run folder's best policy weights into ``model`` (a ``networks.policy_network``).
+
+    A ValueError names the file when it is missing or does not fit the model.
+    """
+    file = Path(folder) / WEIGHTS_FILE
+    if not file.is_file():
+        raise ValueError(f"{file} does not exist: the run has no saved policy "
+                         f"(is it finished? runs write it when they end)")
+    try:
+        model.load_weights(str(file))
+    except Exception as err:  # Keras raises ValueError, OSError or KeyError here
+        raise ValueError(f"cannot load {file} into the policy network of "
+                         f"{config.name!r} ({config.task}, hidden {config.hidden_sizes}, "
+                         f"K={config.n_modes}): {type(err).__name__}: {err}") from None
+
+
+def load_config(folder) -> Config:
+    """The config of a run folder (its ``config.json``); a ValueError names a missing or bad file."""
+    file = Path(folder) / CONFIG_FILE
+    if not file.is_file():
+        raise ValueError(f"{file} does not exist: {folder} is not a run folder")
+    try:
+        return Config.from_dict(json.loads(file.read_text()))
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{file} holds no valid config ({err})") from None
+
+
+def load_normalizer(folder) -> dict | None:
+    """The best policy's observation statistics (``mean``, ``var``), or None if not saved."""
+    file = Path(folder) / NORMALIZER_FILE
+    return load_npz(file) if file.is_file() else None
+
+
+def save_checkpoint(folder, arrays: dict) -> None:
+    """Write an unfinished run's checkpoint (``training.Checkpoint`` decides what it holds)."""
+    save_npz(Path(folder) / CHECKPOINT_FILE, arrays)
+
+
+def load_checkpoint(folder) -> dict | None:
+    """A run folder's checkpoint arrays, or None if it has none."""
+    file = Path(folder) / CHECKPOINT_FILE
+    return load_npz(file) if file.exists() else None
+
+
+def remove_checkpoint(folder) -> None:
+    (Path(folder) / CHECKPOINT_FILE).unlink(missing_ok=True)
+
+
+def checkpoint_config(state: dict) -> Config:
+    """The config a checkpoint was made for."""
+    return Config.from_dict(json.loads(str(state["config_json"])))
+
+
+# ---- curves of one run ---------------------------------------------------------------------------
+
+def running_mean(values, n: int) -> np.ndarray:
+    """Mean of the last ``n`` values at each position (fewer at the start, where fewer exist).
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    x = np.asarray(values, np.float64)
+    sums = np.concatenate([[0.0], np.cumsum(x)])
+    end = np.arange(1, x.size + 1)
+    start = np.maximum(end - n, 0)
+    return (sums[end] - sums[start]) / (end - start)
+
+
+def arrays_of(run) -> dict:
+    """A ``Run``'s arrays, or the arrays dict itself (what a training callback receives)."""
+    return run.arrays if isinstance(run, Run) else run
+
+
+def cycle_series(run, key: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """``(episode, value)`` per training cycle of one run (a ``Run`` or its arrays).
+
+    ``key`` is "train" (on-policy return: the mean over the cycle's actors), "value_rmse" or
+    "mean_objective". The episode is the cycle's centre; one-actor runs are smoothed by a
+    running mean over ``WINDOW`` episodes. Taught in notebooks/05_results.ipynb.
+    """
+    a = arrays_of(run)
+    train = np.asarray(a["training_episode_returns"], np.float64)
+    actors = train.shape[1]
+    y = train.mean(axis=1) if key == "train" else np.asarray(a[key], np.float64)
+    if actors == 1:
+        y = running_mean(y, WINDOW)
+    return np.arange(len(y)) * actors + actors / 2, y
+
+
+def eval_series(run) -> tuple[np.ndarray, np.ndarray]:
+    """``(episode, mean greedy return)`` at each evaluation of one run (a ``Run`` or its arrays).
+
+    The original study's runs do not record the episode numbers: they evaluated at episodes
+    0, 50, 100, ... and once at the end (interrupted runs lack that last one).
+    Taught in notebooks/05_results.ipynb.
+    """
+    a = arrays_of(run)
+    y = np.asarray(a["eval_episode_returns"], np.float64).mean(axis=1)
+    if "eval_episode_numbers" in a:
+        x = np.asarray(a["eval_episode_numbers"], np.float64)
+    else:
+        total = np.asarray(a["training_episode_returns"]).size
+        x = np.r_[np.arange(0, total, ORIGINAL_EVAL_EVERY), total][:len(y)].astype(np.float64)
+    return x, y
 
 
 # ---- shipped data --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Discounted returns and the per-cycle experience buffer.
+"""Discounted returns, value targets and advantages of an episode (a ``Trajectory``).
 
 Taught in notebooks/03_reinforce.ipynb (Monte-Carlo returns) and notebooks/04_a2c.ipynb
 (n-step bootstrapped targets).
@@ -7,8 +7,30 @@ Taught in notebooks/03_reinforce.ipynb (Monte-Carlo returns) and notebooks/04_a2
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
+
 import numpy as np
 from scipy.signal import lfilter
+
+
+class Trajectory(NamedTuple):
+    """One played episode, what an update learns from (``training.run_episodes`` records them,
+    ``agent.Agent.targets`` turns them into value targets and advantages). ``T`` is its length.
+    """
+
+    obs: np.ndarray
+    """(T,) + obs_shape float32: the observation s_t each action was chosen in (as the task
+    returned it, before any normalisation)."""
+    actions: np.ndarray
+    """(T,) + action_shape float32: the action a_t taken."""
+    rewards: np.ndarray
+    """(T,) float64: the reward r_t that followed."""
+    truncated: bool
+    """True if a time limit cut the episode (the task would have gone on), False if it ended
+    for real (or has not been cut at all)."""
+    final_obs: np.ndarray
+    """obs_shape float32: the observation s_T after the last step, whose value bootstraps a
+    truncated episode's targets (``Config.bootstrap_truncated``)."""
 
 
 def discounted_returns(rewards, discount: float) -> np.ndarray:

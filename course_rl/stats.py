@@ -90,13 +90,11 @@ def best_returns_at(runs, episodes) -> np.ndarray:
     different schedules are compared at their common evaluation points (e.g. the pixel runs,
     evaluated every 250 episodes, against proprioceptive runs evaluated every 50).
     """
-    from .plots import eval_series
-
     results.require_one_task_version(runs)
     wanted = np.asarray(sorted(set(float(e) for e in episodes)))
     scores = []
     for run in runs:
-        x, y = eval_series(run)
+        x, y = results.eval_series(run)
         keep = np.isin(x, wanted)
         missing = np.setdiff1d(wanted, x)
         if missing.size:

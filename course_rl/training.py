@@ -5,9 +5,9 @@ environment with its own persistent noise); the agent then learns from the cycle
 Every ``eval_every`` training episodes, and once at the end, the greedy policy plays
 ``eval_episodes`` episodes; the best mean and its policy weights are kept.
 
-``train`` writes its results to a run folder (see ``course_rl.results``) and a checkpoint at
-every evaluation: started again with the same arguments, an interrupted run resumes from its
-last checkpoint and a finished run is loaded, not recomputed.
+``train`` writes its results to a run folder (see ``course_rl.results``) and a checkpoint
+(``Checkpoint``) at every evaluation: started again with the same arguments, an interrupted
+run resumes from its last checkpoint and a finished run is loaded, not recomputed.
 
 Taught in notebooks/03_reinforce.ipynb.
 """
@@ -24,18 +24,19 @@ import numpy as np
 from . import results, tasks
 from .agent import Agent
 from .config import Config
+from .returns import Trajectory
 
 EVAL_ENVS = 20  # evaluation episodes run this many at a time, in lockstep
 
 
 @dataclass
 class Episodes:
-    """What ``run_episodes`` returns: scores and lengths per episode, and (optionally) the
-    transitions as ``(obs, actions, rewards, truncated, final_obs)`` per episode."""
+    """What ``run_episodes`` returns: scores and lengths per episode, and (with ``record=True``)
+    each episode's ``returns.Trajectory``."""
 
     scores: np.ndarray
     lengths: np.ndarray
-    transitions: list = field(default_factory=list)
+    transitions: list[Trajectory] = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -48,85 +49,113 @@ def run_episodes(envs, agent: Agent, seeds, temp: float = 1.0, sampler=None,
 
     All environments act at once through one batched NumPy policy call per step. When there are
     more episodes than environments, an environment starts the next episode as soon as its
-    current one ends. ``record=True`` keeps the transitions (needs one episode per env).
-
-    Pixel tasks (``tasks.latent_batch(envs)`` is not None): each environment returns its raw
-    frame and the frames of all actors are encoded together, one encoder call per step; the
-    observations are the same as the environments' own one-at-a-time encoding.
+    current one ends (``Lockstep``). ``temp == 0`` plays greedily; ``record=True`` keeps each
+    episode's ``Trajectory`` (needs one episode per environment). ``spec`` (a ``tasks.TaskSpec``)
+    turns reward sums into the task's scores.
     """
-    n_envs, n_episodes = len(envs), len(seeds)
-    if record and n_episodes != n_envs:
+    n_envs = len(envs)
+    if record and len(seeds) != n_envs:
         raise ValueError("record=True needs exactly one episode per environment")
     if sampler is None and temp != 0:
         sampler = agent.make_sampler(n_envs)
-    n_start = min(n_envs, n_episodes)
-    episode_of = np.full(n_envs, -1)
-    episode_of[:n_start] = np.arange(n_start)
-    next_episode = n_start
-    obs = np.zeros((n_envs,) + agent.obs_shape, np.float32)
-    latents = tasks.latent_batch(envs)
-    if latents is None:
-        steps, resets, store = [e.step for e in envs], [e.reset for e in envs], obs
-    else:  # pixel task: the envs return frames, stored here and encoded all at once per step
-        steps, resets = [e.step_frame for e in envs], [e.reset_frame for e in envs]
-        store = np.zeros((n_envs,) + latents.frame_shape, np.uint8)
-    for i in range(n_start):
-        store[i] = resets[i](seed=int(seeds[i]))[0]
-    if latents is not None:
-        obs[:n_start] = latents.encode(store[:n_start], range(n_start))
-    active = episode_of >= 0
-    reward_sums = np.zeros(n_episodes)
-    lengths = np.zeros(n_episodes, np.int64)
+    actors = Lockstep(envs, seeds, agent.obs_shape)
     log_obs, log_actions, log_rewards = [], [], []
-    truncated = np.zeros(n_envs, bool)
-    final_obs = np.zeros_like(obs)
-    while active.any():
-        rows = np.flatnonzero(active)
+    while actors.active.any():
+        rows = np.flatnonzero(actors.active)
         if temp != 0:
-            sampler.refresh(active)
-        actions = agent.act(obs[rows], sampler, temp, rows)
-        rewards = np.zeros(n_envs)
+            sampler.refresh(actors.active)  # each actor keeps its noise with p = persistence
+        actions = agent.act(actors.obs[rows], sampler, temp, rows)  # one call for all actors
         if record:
-            log_obs.append(obs.copy())
+            log_obs.append(actors.obs.copy())
             full = np.zeros((n_envs,) + agent.action_shape, np.float32)
             full[rows] = actions
             log_actions.append(full)
-        for action, i in zip(actions, rows):
-            o, r, terminated, trunc, _ = steps[i](action)
-            k = episode_of[i]
-            rewards[i] = r
-            reward_sums[k] += r
-            lengths[k] += 1
-            if terminated or trunc:
-                truncated[i] = trunc and not terminated
-                # (a last frame is encoded before the reset reseeds the env's latent noise)
-                final_obs[i] = o if latents is None else latents.encode(o[None], [i])[0]
-                if next_episode < n_episodes:
-                    episode_of[i] = next_episode
-                    o = resets[i](seed=int(seeds[next_episode]))[0]
-                    next_episode += 1
-                else:
-                    active[i] = False
-            store[i] = o
-        if latents is not None:
-            live = np.flatnonzero(active)
-            obs[live] = latents.encode(store[live], live)
+        rewards = actors.step(rows, actions)
         if record:
             log_rewards.append(rewards)
-    scores = np.array([spec.score(reward_sums[k], lengths[k]) for k in range(n_episodes)]) \
-        if spec is not None else reward_sums
+    scores = actors.reward_sums if spec is None else \
+        np.array([spec.score(r, n) for r, n in zip(actors.reward_sums, actors.lengths)])
     transitions = []
     if record:
-        stacked = np.stack(log_obs), np.stack(log_actions), np.stack(log_rewards)
+        obs, actions, rewards = np.stack(log_obs), np.stack(log_actions), np.stack(log_rewards)
         for i in range(n_envs):
-            t = lengths[i]
-            transitions.append((stacked[0][:t, i], stacked[1][:t, i], stacked[2][:t, i],
-                                bool(truncated[i]), final_obs[i].copy()))
-    return Episodes(scores, lengths, transitions)
+            t = actors.lengths[i]
+            transitions.append(Trajectory(obs=obs[:t, i], actions=actions[:t, i],
+                                          rewards=rewards[:t, i], truncated=bool(actors.truncated[i]),
+                                          final_obs=actors.final_obs[i].copy()))
+    return Episodes(scores, actors.lengths, transitions)
 
 
-class _Recorder:
-    """Per-run arrays that grow cycle by cycle (and go into checkpoints and the trace)."""
+class Lockstep:
+    """Environments playing a list of episodes together: ``obs`` holds one row per environment,
+    ``step(rows, actions)`` steps the environments of ``rows``, and an environment whose episode
+    ends starts the next unplayed one (episode ``k`` resets with ``seeds[k]``) or goes inactive.
+
+    Pixel tasks (``tasks.latent_batch(envs)`` is not None): each environment returns its raw
+    frame and the frames of all environments are encoded together, one encoder call per step;
+    the observations are the same as the environments' own one-at-a-time encoding.
+    """
+
+    def __init__(self, envs, seeds, obs_shape):
+        n_envs, n_episodes = len(envs), len(seeds)
+        self.seeds = seeds
+        n_start = min(n_envs, n_episodes)
+        self.episode_of = np.full(n_envs, -1)  # the episode each environment plays
+        self.episode_of[:n_start] = np.arange(n_start)
+        self.next_episode = n_start
+        self.obs = np.zeros((n_envs,) + tuple(obs_shape), np.float32)
+        self.latents = tasks.latent_batch(envs)
+        if self.latents is None:
+            self._steps, self._resets = [e.step for e in envs], [e.reset for e in envs]
+            self._store = self.obs
+        else:  # pixel task: the envs return frames, stored here and encoded all at once per step
+            self._steps, self._resets = [e.step_frame for e in envs], [e.reset_frame for e in envs]
+            self._store = np.zeros((n_envs,) + self.latents.frame_shape, np.uint8)
+        for i in range(n_start):
+            self._store[i] = self._resets[i](seed=int(seeds[i]))[0]
+        if self.latents is not None:
+            self.obs[:n_start] = self.latents.encode(self._store[:n_start], range(n_start))
+        self.active = self.episode_of >= 0
+        self.reward_sums = np.zeros(n_episodes)
+        self.lengths = np.zeros(n_episodes, np.int64)
+        self.truncated = np.zeros(n_envs, bool)  # how each environment's last episode ended
+        self.final_obs = np.zeros_like(self.obs)  # and the observation it ended in
+
+    def step(self, rows, actions) -> np.ndarray:
+        """Step environment ``rows[j]`` with ``actions[j]``; returns every environment's reward
+        (0 for the others)."""
+        rewards = np.zeros(len(self.obs))
+        for action, i in zip(actions, rows):
+            o, r, terminated, trunc, _ = self._steps[i](action)
+            k = self.episode_of[i]
+            rewards[i] = r
+            self.reward_sums[k] += r
+            self.lengths[k] += 1
+            if terminated or trunc:
+                self.truncated[i] = trunc and not terminated
+                # (a last frame is encoded before the reset reseeds the env's latent noise)
+                self.final_obs[i] = o if self.latents is None else self.latents.encode(o[None], [i])[0]
+                if self.next_episode < len(self.seeds):
+                    self.episode_of[i] = self.next_episode
+                    o = self._resets[i](seed=int(self.seeds[self.next_episode]))[0]
+                    self.next_episode += 1
+                else:
+                    self.active[i] = False
+            self._store[i] = o
+        if self.latents is not None:
+            live = np.flatnonzero(self.active)
+            self.obs[live] = self.latents.encode(self._store[live], live)
+        return rewards
+
+
+def evaluate(envs, agent: Agent, seeds, spec=None) -> Episodes:
+    """The greedy policy (``temp = 0``: the mean of the most probable mode) plays one episode
+    per seed."""
+    return run_episodes(envs, agent, seeds, temp=0.0, spec=spec)
+
+
+class Recorder:
+    """What a run records, cycle by cycle: the trace's arrays and the best policy so far."""
 
     def __init__(self):
         self.train_returns, self.train_lengths = [], []
@@ -138,7 +167,30 @@ class _Recorder:
         self.wall_time = 0.0
         self.env_steps = 0
 
+    def add_cycle(self, episodes: Episodes, value_rmse: float, objective: float) -> None:
+        """A training cycle: its episodes and what the update reported."""
+        self.env_steps += episodes.steps
+        self.train_returns.extend(episodes.scores)
+        self.train_lengths.extend(episodes.lengths)
+        self.value_rmse.append(value_rmse)
+        self.mean_objective.append(objective)
+
+    def add_evaluation(self, episodes: Episodes, episodes_done: int, agent: Agent) -> None:
+        """A greedy evaluation after ``episodes_done`` training episodes; the agent's policy
+        (and its observation statistics) is kept if its mean is the best so far."""
+        self.env_steps += episodes.steps
+        self.eval_returns.append(episodes.scores)
+        self.eval_numbers.append(episodes_done)
+        mean = float(episodes.scores.mean())
+        if mean > self.best_eval_return:
+            self.best_eval_return = mean
+            self.best_policy = agent.policy_weights()
+            if agent.normalizer is not None:
+                self.best_normalizer = {"mean": agent.normalizer.mean.copy(),
+                                        "var": agent.normalizer.var.copy()}
+
     def arrays(self, config: Config) -> dict:
+        """The trace's arrays so far (``results.TRACE_KEYS``)."""
         return {
             "training_episode_returns": np.asarray(self.train_returns, np.float64).reshape(-1, config.actor_count),
             "training_episode_lengths": np.asarray(self.train_lengths, np.int64).reshape(-1, config.actor_count),
@@ -151,16 +203,95 @@ class _Recorder:
             "env_steps": np.asarray(self.env_steps, np.int64),
         }
 
-    def restore(self, arrays: dict) -> None:
-        self.train_returns = list(arrays["training_episode_returns"].ravel())
-        self.train_lengths = list(arrays["training_episode_lengths"].ravel())
-        self.eval_returns = list(arrays["eval_episode_returns"])
-        self.eval_numbers = list(arrays["eval_episode_numbers"])
-        self.value_rmse = list(arrays["value_rmse"])
-        self.mean_objective = list(arrays["mean_objective"])
-        self.best_eval_return = float(arrays["best_eval_return"])
-        self.wall_time = float(arrays["wall_time"])
-        self.env_steps = int(arrays["env_steps"])
+    def state(self, config: Config) -> dict:
+        """The arrays plus the best policy, for a checkpoint."""
+        state = self.arrays(config)
+        best = self.best_policy or []
+        state["best/count"] = np.asarray(len(best))
+        state.update({f"best/w{i}": w for i, w in enumerate(best)})
+        if self.best_normalizer is not None:
+            state.update({f"best/normalizer/{k}": v for k, v in self.best_normalizer.items()})
+        return state
+
+    def restore(self, state: dict) -> None:
+        self.train_returns = list(state["training_episode_returns"].ravel())
+        self.train_lengths = list(state["training_episode_lengths"].ravel())
+        self.eval_returns = list(state["eval_episode_returns"])
+        self.eval_numbers = list(state["eval_episode_numbers"])
+        self.value_rmse = list(state["value_rmse"])
+        self.mean_objective = list(state["mean_objective"])
+        self.best_eval_return = float(state["best_eval_return"])
+        self.wall_time = float(state["wall_time"])
+        self.env_steps = int(state["env_steps"])
+        n_best = int(state["best/count"])
+        self.best_policy = [state[f"best/w{i}"] for i in range(n_best)] if n_best else None
+        if "best/normalizer/mean" in state:
+            self.best_normalizer = {"mean": state["best/normalizer/mean"],
+                                    "var": state["best/normalizer/var"]}
+
+
+class Checkpoint:
+    """A run's resumable state, kept in its folder (``results.CHECKPOINT_FILE``).
+
+    It holds the agent (weights, optimisers, observation normaliser) and its random generator,
+    the actors' exploration noise (``sampler``), the generator of episode seeds (``env_rng``),
+    the record so far with the best policy (``record``), and the config and task version they
+    belong to. Resuming a checkpoint of another config or task version is refused. Without a
+    folder there is nothing to restore and saving does nothing.
+
+    ``sampler``, ``env_rng`` and ``record`` may be left out to restore the agent alone (e.g.
+    ``scripts/spread_probe.py`` looks inside a paused run).
+    """
+
+    def __init__(self, folder, config: Config, backend: str, agent: Agent, sampler=None,
+                 env_rng: np.random.Generator | None = None, record: Recorder | None = None):
+        self.folder = Path(folder) if folder is not None else None
+        self.config = config
+        self.backend = backend
+        self.task_version = tasks.version(config.task, backend)
+        self.agent, self.sampler, self.env_rng, self.record = agent, sampler, env_rng, record
+
+    def restore(self) -> int:
+        """Load the saved state into the objects, if there is one; returns the cycle to go on
+        from (0 without a checkpoint)."""
+        state = results.load_checkpoint(self.folder) if self.folder is not None else None
+        if state is None:
+            return 0
+        where = self.folder / results.CHECKPOINT_FILE
+        if results.checkpoint_config(state) != self.config:
+            raise ValueError(f"{where} belongs to another config; delete it to start afresh")
+        before = results.checkpoint_task_version(state, self.config.task, self.backend)
+        if before != self.task_version:
+            raise ValueError(f"{where} was made with another {self.config.task!r} task "
+                             f"(version {before!r}, now {self.task_version!r}: the environment or "
+                             f"the shipped VAE changed); delete the run folder to start afresh")
+        self.agent.set_state(_with_prefix(state, "agent/"))
+        _set_rng_state(self.agent.rng, state["rng/agent"])
+        if self.sampler is not None:
+            self.sampler.set_state(_with_prefix(state, "sampler/"))
+        if self.env_rng is not None:
+            _set_rng_state(self.env_rng, state["rng/env"])
+        if self.record is not None:
+            self.record.restore(state)
+        return int(state["cycle"])
+
+    def save(self, next_cycle: int) -> None:
+        """Save everything needed to go on with cycle ``next_cycle``."""
+        if self.folder is None:
+            return
+        arrays = self.record.state(self.config)
+        arrays.update({f"agent/{k}": v for k, v in self.agent.get_state().items()})
+        arrays.update({f"sampler/{k}": v for k, v in self.sampler.state().items()})
+        arrays["rng/agent"] = _rng_state(self.agent.rng)
+        arrays["rng/env"] = _rng_state(self.env_rng)
+        arrays["config_json"] = np.asarray(self.config.to_json())
+        arrays["cycle"] = np.asarray(next_cycle)
+        arrays["task_version"] = np.asarray(self.task_version)
+        results.save_checkpoint(self.folder, arrays)
+
+
+def _with_prefix(state: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def _rng_state(rng: np.random.Generator) -> np.ndarray:
@@ -171,9 +302,34 @@ def _set_rng_state(rng: np.random.Generator, state) -> None:
     rng.bit_generator.state = json.loads(str(state))
 
 
+class Interrupted(Exception):
+    """Raised by a ``train`` callback to stop a run as an interruption would: ``train`` saves a
+    checkpoint of the cycles done and re-raises it (``stop_after`` makes such a callback)."""
+
+
+def stop_after(cycles: int):
+    """A ``train`` callback that interrupts the run after ``cycles`` cycles of that call."""
+    done = 0
+
+    def callback(run_so_far, cycle):
+        nonlocal done
+        done += 1
+        if done >= cycles:
+            raise Interrupted(f"stopped after {cycles} cycles, at cycle {cycle}")
+    return callback
+
+
+def _make_envs(config: Config, backend: str) -> tuple[list, list]:
+    """One environment per actor, and up to ``EVAL_ENVS`` for evaluations (sharing the first)."""
+    train_envs = [tasks.make(config.task, backend=backend) for _ in range(config.actor_count)]
+    n_eval_envs = min(config.eval_episodes, EVAL_ENVS)
+    eval_envs = train_envs[:n_eval_envs] + [tasks.make(config.task, backend=backend)
+                                            for _ in range(n_eval_envs - len(train_envs))]
+    return train_envs, eval_envs
+
+
 def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | Path | None = None,
-          callback=None, progress: bool = True, checkpoint_seconds: float = 120.0,
-          stop_after_cycles: int | None = None):
+          callback=None, progress: bool = True, checkpoint_seconds: float = 120.0):
     """Train an agent as ``config`` says; returns a ``results.Run``.
 
     Parameters
@@ -190,13 +346,11 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
         and resumable; without one, nothing is written.
     callback : callable or None
         Called as ``callback(run_so_far: dict, cycle: int)`` after every cycle (live plots).
+        If it raises ``Interrupted``, the run stops with a checkpoint (``stop_after``).
     progress : bool
         Show a tqdm progress bar over cycles.
     checkpoint_seconds : float
         Also checkpoint when this long has passed since the last checkpoint.
-    stop_after_cycles : int or None
-        Stop (with a checkpoint) after this many cycles in this call, as an interruption
-        would; used to test resuming.
     """
     from tqdm.auto import tqdm
 
@@ -205,147 +359,70 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
     if backend not in tasks.BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {list(tasks.BACKENDS)}")
     folder = Path(out) if out is not None else None
-    if folder is not None:
-        done = folder / "trace.npz"
-        if done.exists():
-            run = results.load_trace(done)
-            if run.config != config:
-                raise ValueError(f"{folder} holds a finished run of another config; "
-                                 f"choose another --out folder or delete it")
-            return run
+    finished = results.finished_run(folder, config) if folder is not None else None
+    if finished is not None:
+        return finished
 
     spec = tasks.TASKS[config.task]
-    seeds = np.random.SeedSequence(seed)
-    env_rng = np.random.default_rng(seeds.spawn(1)[0])
-    train_envs = [tasks.make(config.task, backend=backend) for _ in range(config.actor_count)]
-    n_eval_envs = min(config.eval_episodes, EVAL_ENVS)
-    eval_envs = train_envs[:n_eval_envs] + [tasks.make(config.task, backend=backend)
-                                            for _ in range(n_eval_envs - len(train_envs))]
+    env_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])  # episode seeds
+    train_envs, eval_envs = _make_envs(config, backend)
     obs_shape = train_envs[0].observation_space.shape
     action_shape = train_envs[0].action_space.shape
     agent = Agent(config, obs_shape, action_shape, seed)
     sampler = agent.make_sampler(config.actor_count)
-    record = _Recorder()
+    record = Recorder()
+    checkpoint = Checkpoint(folder, config, backend, agent, sampler, env_rng, record)
+    start_cycle = cycle = checkpoint.restore()
     eval_cycles = set(config.eval_cycles)
-    start_cycle = 0
-
-    task_version = tasks.version(config.task, backend)
-    checkpoint = folder / "checkpoint.npz" if folder is not None else None
-    if checkpoint is not None and checkpoint.exists():
-        state = results.load_npz(checkpoint)
-        if Config.from_dict(json.loads(str(state["config_json"]))) != config:
-            raise ValueError(f"{checkpoint} belongs to another config; delete it to start afresh")
-        before = results.checkpoint_task_version(state, config.task, backend)
-        if before != task_version:
-            raise ValueError(f"{checkpoint} was made with another {config.task!r} task "
-                             f"(version {before!r}, now {task_version!r}: the environment or "
-                             f"the shipped VAE changed); delete the run folder to start afresh")
-        agent.set_state({k[6:]: v for k, v in state.items() if k.startswith("agent/")})
-        sampler.set_state({"mode_noise": state["sampler/mode_noise"],
-                           "gauss_noise": state["sampler/gauss_noise"]})
-        _set_rng_state(agent.rng, state["rng/agent"])
-        _set_rng_state(env_rng, state["rng/env"])
-        record.restore(state)
-        n_best = int(state["best/count"])
-        record.best_policy = [state[f"best/w{i}"] for i in range(n_best)] if n_best else None
-        if "best/normalizer/mean" in state:
-            record.best_normalizer = {"mean": state["best/normalizer/mean"],
-                                      "var": state["best/normalizer/var"]}
-        start_cycle = int(state["cycle"])
-
-    def save_checkpoint(next_cycle: int):
-        if checkpoint is None:
-            return
-        arrays = record.arrays(config)
-        arrays.update({f"agent/{k}": v for k, v in agent.get_state().items()})
-        arrays.update({f"sampler/{k}": v for k, v in sampler.state().items()})
-        arrays["rng/agent"] = _rng_state(agent.rng)
-        arrays["rng/env"] = _rng_state(env_rng)
-        arrays["config_json"] = np.asarray(config.to_json())
-        arrays["cycle"] = np.asarray(next_cycle)
-        arrays["task_version"] = np.asarray(task_version)
-        best = record.best_policy or []
-        arrays["best/count"] = np.asarray(len(best))
-        arrays.update({f"best/w{i}": w for i, w in enumerate(best)})
-        if record.best_normalizer is not None:
-            arrays.update({f"best/normalizer/{k}": v for k, v in record.best_normalizer.items()})
-        results.save_npz(checkpoint, arrays)
-
-    def evaluate(episodes_done: int):
-        eval_seeds = env_rng.integers(2**31, size=config.eval_episodes)
-        ep = run_episodes(eval_envs, agent, eval_seeds, temp=0.0, spec=spec)
-        record.env_steps += ep.steps
-        record.eval_returns.append(ep.scores)
-        record.eval_numbers.append(episodes_done)
-        mean = float(ep.scores.mean())
-        if mean > record.best_eval_return:
-            record.best_eval_return = mean
-            record.best_policy = agent.policy_weights()
-            if agent.normalizer is not None:
-                record.best_normalizer = {"mean": agent.normalizer.mean.copy(),
-                                          "var": agent.normalizer.var.copy()}
 
     bar = tqdm(total=config.cycles, initial=start_cycle, disable=not progress,
                desc=f"{config.name} seed {seed}", unit="cycle")
     started = last_checkpoint = time.perf_counter()
     wall_before = record.wall_time
-    cycle = start_cycle
     try:
         while cycle < config.cycles:
-            if stop_after_cycles is not None and cycle - start_cycle >= stop_after_cycles:
-                record.wall_time = wall_before + time.perf_counter() - started
-                save_checkpoint(cycle)
-                return None
+            # one episode per actor, then an update from all of them
             train_seeds = env_rng.integers(2**31, size=config.actor_count)
             ep = run_episodes(train_envs, agent, train_seeds, temp=1.0, sampler=sampler,
                               record=True, spec=spec)
             value_rmse, objective = agent.update(ep.transitions)
-            record.env_steps += ep.steps
-            record.train_returns.extend(ep.scores)
-            record.train_lengths.extend(ep.lengths)
-            record.value_rmse.append(value_rmse)
-            record.mean_objective.append(objective)
+            record.add_cycle(ep, value_rmse, objective)
+            # the greedy policy's evaluation, every eval_every episodes
             evaluated = cycle in eval_cycles
             if evaluated:
-                evaluate(cycle * config.actor_count)
+                eval_seeds = env_rng.integers(2**31, size=config.eval_episodes)
+                record.add_evaluation(evaluate(eval_envs, agent, eval_seeds, spec),
+                                      cycle * config.actor_count, agent)
             cycle += 1
+            # a checkpoint after each evaluation, and every checkpoint_seconds
             now = time.perf_counter()
             record.wall_time = wall_before + now - started
             if cycle < config.cycles and (evaluated or now - last_checkpoint > checkpoint_seconds):
-                save_checkpoint(cycle)
+                checkpoint.save(cycle)
                 last_checkpoint = now
             bar.update(1)
             bar.set_postfix(train=f"{np.mean(ep.scores):.1f}", best=f"{record.best_eval_return:.1f}")
             if callback is not None:
-                callback(record.arrays(config), cycle)
-        evaluate(config.cycles * config.actor_count)
+                try:
+                    callback(record.arrays(config), cycle)
+                except Interrupted:
+                    record.wall_time = wall_before + time.perf_counter() - started
+                    checkpoint.save(cycle)
+                    raise
+        eval_seeds = env_rng.integers(2**31, size=config.eval_episodes)
+        record.add_evaluation(evaluate(eval_envs, agent, eval_seeds, spec),
+                              config.cycles * config.actor_count, agent)
         record.wall_time = wall_before + time.perf_counter() - started
     finally:
         bar.close()
-        for env in {id(e): e for e in train_envs + eval_envs}.values():
+        for env in {id(e): e for e in train_envs + eval_envs}.values():  # (they share some)
             env.close()
 
     arrays = record.arrays(config)
-    arrays["task_version"] = np.asarray(task_version)
+    arrays["task_version"] = np.asarray(checkpoint.task_version)
     arrays["backend"] = np.asarray(backend)
-    if folder is not None:
-        results.save_trace(folder, config, arrays)
-        if record.best_policy is not None:
-            save_policy_weights(folder / "policy.weights.h5", config, obs_shape, action_shape,
-                                record.best_policy)
-        if record.best_normalizer is not None:
-            results.save_npz(folder / "normalizer.npz", record.best_normalizer)
-        if checkpoint.exists():
-            checkpoint.unlink()
-        return results.load_trace(folder)
-    return results.Run(Path("."), config, config.name, seed, arrays, record.best_policy,
-                       record.best_normalizer)
-
-
-def save_policy_weights(path, config: Config, obs_shape, action_shape, weights) -> None:
-    """Write policy weights as a Keras ``.weights.h5`` file (atomically)."""
-    from .networks import policy_network
-    model = policy_network(obs_shape, action_shape, config.n_modes, config.hidden_sizes,
-                           config.hidden_init)
-    model.set_weights(weights)
-    results.atomic_write(path, lambda tmp: model.save_weights(tmp))
+    if folder is None:
+        return results.Run(Path("."), config, config.name, seed, arrays, record.best_policy,
+                           record.best_normalizer)
+    return results.finish_run(folder, config, arrays, record.best_policy, record.best_normalizer,
+                              obs_shape, action_shape)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -29,14 +28,8 @@ import numpy as np
 
 from . import policy as mix
 from . import results, tasks
-from .agent import scale_of, standardize
+from .agent import NumpyPolicy, scale_of
 from .config import Config
-
-WEIGHTS_FILE = "policy.weights.h5"
-NORMALIZER_FILE = "normalizer.npz"
-"""Observation-normaliser statistics of a run with ``normalize_observations=True``: ``mean``
-and ``var`` arrays, as ``agent.RunningNormalizer`` holds them. (Training does not write this
-file yet; ``load_policy`` refuses such runs until it does.)"""
 
 RANDOM = "random"
 PERSISTENT_RANDOM = "persistent-random"
@@ -44,24 +37,22 @@ PERSISTENT_RANDOM = "persistent-random"
 
 # ---- a finished run's policy ---------------------------------------------------------------------
 
-class LoadedPolicy:
+class LoadedPolicy(NumpyPolicy):
     """A run's best policy as a plain function of observations (NumPy, no TensorFlow calls).
 
-    ``act(obs, temp=0.0)`` maps a batch of raw observations ``(n,) + obs_shape`` to actions
-    ``(n,) + action_shape`` (one observation without the batch axis gives one action). With
+    Called as ``policy(obs, temp=0.0)``, it maps a batch of raw observations
+    ``(n,) + obs_shape`` to actions ``(n,) + action_shape`` (one observation without the batch
+    axis gives one action). With
     ``temp == 0`` (the default) the action is greedy: the mean of the most probable mode, as in
     the study's evaluations. With ``temp > 0`` it samples with the run's persistence, keeping
     one persistent noise per row of the batch (``reset()`` starts the noise afresh).
+    Scaling and acting are ``agent.NumpyPolicy``'s, the agent's own acting path.
     """
 
     def __init__(self, config: Config, network, obs_shape, action_shape, seed: int = 0,
                  normalizer: tuple[np.ndarray, np.ndarray] | None = None):
-        self.config = config
-        self.network = network  # a networks.NumpyMLP
+        super().__init__(network, config, action_shape, scale=normalizer)
         self.obs_shape = tuple(obs_shape)
-        self.action_shape = tuple(action_shape)
-        self.action_dim = int(np.prod(self.action_shape))
-        self._normalizer = normalizer  # (shift, factor), as Agent.preprocess uses them
         self._seed = seed
         self.reset()
 
@@ -69,14 +60,6 @@ class LoadedPolicy:
         """Forget the persistent exploration noise (used only with ``temp > 0``)."""
         self._rng = np.random.default_rng(self._seed)
         self._sampler = None
-
-    def outputs(self, obs) -> np.ndarray:
-        """Raw network outputs ``(n,) + action_shape + (K, 3)`` for a batch of observations."""
-        x = np.asarray(obs, np.float32)
-        if self._normalizer is not None:
-            shift, factor = self._normalizer
-            x = standardize(x, shift, factor)
-        return self.network(x)
 
     def __call__(self, obs, temp: float = 0.0) -> np.ndarray:
         obs = np.asarray(obs, np.float32)
@@ -86,15 +69,13 @@ class LoadedPolicy:
         if obs.shape[1:] != self.obs_shape:
             raise ValueError(f"observations of shape {obs.shape[1:]} given to a policy trained on "
                              f"{self.obs_shape} ({self.config.task})")
-        out = self.outputs(obs)
         if temp == 0:
-            actions = mix.greedy_actions(out, self.action_dim, self.config.squash_means)
+            actions = self.act(obs, temp=0.0)
         else:
             if self._sampler is None or self._sampler.n_actors != len(obs):
-                self._sampler = mix.MixturePolicySampler.for_config(
-                    self.config, len(obs), self.action_shape, self._rng)
+                self._sampler = self.make_sampler(len(obs), self._rng)
             self._sampler.refresh()
-            actions = self._sampler.select(out, temp)
+            actions = self.act(obs, self._sampler, temp)
         return actions[0] if single else actions
 
     def __repr__(self) -> str:
@@ -111,18 +92,19 @@ def _task_shapes(task: str, backend: str) -> tuple[tuple, tuple]:
 
 
 def _read_normalizer(folder: Path | None, config: Config, stats: dict | None = None):
+    """``(shift, factor)`` of a normalising run's best policy (None for other runs)."""
     if not config.normalize_observations:
         return None
-    if stats is not None:
-        return scale_of(stats["mean"], stats["var"])
-    file = folder / NORMALIZER_FILE if folder is not None else None
-    if file is None or not file.is_file():
-        where = f"{file} does not exist" if file is not None else "the run has no folder"
+    if stats is None and folder is not None:
+        stats = results.load_normalizer(folder)
+    if stats is None:
+        where = (f"{folder / results.NORMALIZER_FILE} does not exist" if folder is not None
+                 else "the run has no folder")
         raise NotImplementedError(
             f"run {config.name!r} was trained with normalize_observations=True, so its policy "
             f"expects observations scaled by the training's running mean and variance; those "
             f"statistics are not saved with the run ({where}), so the policy cannot be replayed")
-    return _read_normalizer(None, config, results.load_npz(file))
+    return scale_of(stats["mean"], stats["var"])
 
 
 def load_policy(run_or_folder, backend: str | None = None, seed: int = 0) -> LoadedPolicy:
@@ -131,8 +113,8 @@ def load_policy(run_or_folder, backend: str | None = None, seed: int = 0) -> Loa
     Parameters
     ----------
     run_or_folder : path or results.Run
-        A run folder (``config.json`` and ``policy.weights.h5``, as ``training.train(out=...)``
-        writes them), or a ``results.Run``: one trained without a folder carries its best
+        A run folder (its config and best policy weights, as ``training.train(out=...)``
+        writes them, see ``course_rl.results``), or a ``results.Run``: one trained without a folder carries its best
         weights in ``.best_policy``; one loaded from disk is read from its folder.
     backend : str or None
         Physics engine whose spaces fix the network's input and output shapes; by default the
@@ -161,26 +143,15 @@ def load_policy(run_or_folder, backend: str | None = None, seed: int = 0) -> Loa
             stats = run.best_normalizer
         elif run.path == Path("."):
             raise ValueError(f"run {run.experiment!r} has no best policy (no evaluation finished) "
-                             f"and no folder to read {WEIGHTS_FILE} from")
+                             f"and no folder to read {results.WEIGHTS_FILE} from")
         else:
             folder = run.path.parent if run.path.suffix == ".npz" else run.path
     else:
         folder = Path(run_or_folder)
         if not folder.is_dir():
             raise ValueError(f"no run folder at {folder}")
-        config_file = folder / "config.json"
-        if not config_file.is_file():
-            raise ValueError(f"{config_file} does not exist: {folder} is not a run folder")
-        try:
-            config = Config.from_dict(json.loads(config_file.read_text()))
-        except (ValueError, TypeError) as err:
-            raise ValueError(f"{config_file} holds no valid config ({err})") from None
+        config = results.load_config(folder)
 
-    if folder is not None and weights is None:
-        weights_file = folder / WEIGHTS_FILE
-        if not weights_file.is_file():
-            raise ValueError(f"{weights_file} does not exist: the run has no saved policy "
-                             f"(is it finished? runs write it when they end)")
     if backend is None:
         backend = folder.parent.name if folder is not None and folder.parent.name in tasks.BACKENDS \
             else "pybullet"
@@ -196,12 +167,7 @@ def load_policy(run_or_folder, backend: str | None = None, seed: int = 0) -> Loa
                              f"fit {config.name!r} on {config.task!r} (expects {expected})")
         model.set_weights(weights)
     else:
-        try:
-            model.load_weights(str(weights_file))
-        except Exception as err:  # Keras raises ValueError, OSError or KeyError here
-            raise ValueError(f"cannot load {weights_file} into the policy network of "
-                             f"{config.name!r} ({config.task}, hidden {config.hidden_sizes}, "
-                             f"K={config.n_modes}): {type(err).__name__}: {err}") from None
+        results.load_policy_weights(folder, model, config)
     return LoadedPolicy(config, NumpyMLP(model), obs_shape, action_shape, seed, normalizer)
 
 

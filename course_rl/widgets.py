@@ -466,7 +466,7 @@ class SweepExplorer:
         for (p, b), runs in self.points.items():
             self.best[self.persistences.index(p), self.entropy_weights.index(b)] = \
                 np.mean([r.best_eval_return for r in runs])
-        self.curves = {k: [plots.eval_series(r) for r in runs] for k, runs in self.points.items()}
+        self.curves = {k: [results.eval_series(r) for r in runs] for k, runs in self.points.items()}
         ys = np.concatenate([y for curves in self.curves.values() for _, y in curves])
         low = min(0.0, float(ys.min()))
         self.ylim = (low, max(float(ys.max()) * 1.05, low + 1.0))

@@ -26,12 +26,12 @@ from course_rl.agent import Agent
 def probe(agent: Agent, env, episodes: int = 20, seed: int = 1) -> dict:
     cfg = agent.config
     rng = np.random.default_rng(seed)
-    sampler = agent.make_sampler(1)
+    sampler = agent.actor.make_sampler(1, np.random.default_rng(0))  # a fresh seed-0 agent's noise
     drawn, scored, flat, lengths = [], [], [], []
     for _ in range(episodes):
         obs, _ = env.reset(seed=int(rng.integers(2**31)))
         for t in range(100_000):
-            out = agent.fast_policy(agent.preprocess(obs[None]))
+            out = agent.actor.outputs(obs[None])
             flipped = out * np.array([1, 1, -1 if cfg.original_spread_defect else 1])
             scored.append(policy.mixture_params(out, 1, std_floor=cfg.std_floor)[2].item())
             drawn.append(policy.mixture_params(flipped, 1, std_floor=cfg.std_floor)[2].item())
@@ -62,12 +62,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         done = 0
         for stop in (int(x) for x in args.at.split(",")):
-            training.train(cfg, seed=0, out=folder, progress=False, stop_after_cycles=stop - done)
-            done = stop
-            state = np.load(f"{folder}/checkpoint.npz")
+            try:
+                training.train(cfg, seed=0, out=folder, progress=False,
+                               callback=training.stop_after(stop - done))
+                parser.error(f"--at {stop}: the run ended before episode {stop}")
+            except training.Interrupted:
+                done = stop
             agent = Agent(cfg, env.observation_space.shape, env.action_space.shape, 0)
-            agent.set_state({k[len("agent/"):]: state[k] for k in state.files if k.startswith("agent/")})
-            agent.fast_policy.update(agent.policy)
+            training.Checkpoint(folder, cfg, "pybullet", agent).restore()
             p = probe(agent, env)
             print(f"  episode {stop:5d}: spread {p['drawn']:.3g} / {p['scored']:.3g}, "
                   f"no gradient {p['flat']:4.0%}, on-policy length {p['length']:.0f}", flush=True)

@@ -62,8 +62,12 @@ def run_case(experiment: str, backend: str, changes: dict) -> dict:
 
 def interrupted(cfg, backend, folder) -> None:
     """Train one cycle into ``folder`` and stop, leaving its checkpoint."""
-    from course_rl.training import train
-    train(cfg, seed=1, backend=backend, out=folder, progress=False, stop_after_cycles=1)
+    from course_rl.training import Interrupted, stop_after, train
+    try:
+        train(cfg, seed=1, backend=backend, out=folder, progress=False, callback=stop_after(1))
+    except Interrupted:
+        return
+    raise AssertionError("the run was not interrupted")
 
 
 def main() -> None:

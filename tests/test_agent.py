@@ -6,10 +6,12 @@ import pytest
 import tensorflow as tf
 
 from course_rl import config as configs
+from course_rl import results
 from course_rl import policy as mix
 from course_rl.agent import Agent
 from course_rl.config import Config
-from course_rl.training import train
+from course_rl.returns import Trajectory
+from course_rl.training import Checkpoint, Interrupted, stop_after, train
 
 BANDIT = Config(name="bandit", task="cartpole", episodes=10, actor_count=1, hidden_sizes=(16,),
                 n_modes=1, policy_lr=1e-2, value_lr=1e-2, discount=0.9, persistence=0.0,
@@ -17,7 +19,8 @@ BANDIT = Config(name="bandit", task="cartpole", episodes=10, actor_count=1, hidd
 
 
 def one_step_episodes(obs, actions, rewards):
-    return [(obs[i:i + 1], actions[i:i + 1], rewards[i:i + 1], False, obs[i]) for i in range(len(obs))]
+    return [Trajectory(obs[i:i + 1], actions[i:i + 1], rewards[i:i + 1], truncated=False, final_obs=obs[i])
+            for i in range(len(obs))]
 
 
 def test_one_update_raises_log_prob_of_a_positive_advantage_action():
@@ -95,6 +98,53 @@ def test_capped_ratio_is_exp_in_range_and_finite_with_zero_push_beyond():
     assert np.all(grad[5:] == 0)
 
 
+def test_losses_match_numpy_references():
+    """Each loss function of a minibatch against its formula, computed in float64 NumPy."""
+    from course_rl.agent import normalized, policy_gradient_objective, value_loss
+    rng = np.random.default_rng(0)
+    values, targets = rng.normal(size=9), rng.normal(size=9)
+    f32 = lambda x: tf.constant(x, tf.float32)
+    assert float(value_loss(f32(values), f32(targets))) == pytest.approx(
+        np.sum((targets - values) ** 2), rel=1e-5)
+    advantages = rng.normal(2.0, 3.0, size=64)
+    np.testing.assert_allclose(normalized(f32(advantages)).numpy(),
+                               (advantages - advantages.mean()) / advantages.std(), rtol=1e-4, atol=1e-5)
+    log_p = rng.normal(size=9)
+    assert float(policy_gradient_objective(f32(log_p), f32(advantages[:9]))) == pytest.approx(
+        np.sum(log_p * advantages[:9]), rel=1e-5)
+
+
+def test_clipped_objective_and_its_gradient_match_the_definition():
+    """PPO's surrogate sum min(r A, clip(r) A) and its gradient in log pi: r A where the
+    unclipped term is the smaller, 0 where the clipped ratio is (beyond 1 +/- eps, pushed on)."""
+    from course_rl.agent import clipped_objective
+    log_ratio = np.array([-0.6, -0.3, -0.1, 0.0, 0.1, 0.3, 0.6] * 2)
+    advantages = np.repeat([1.5, -0.7], 7)
+    log_p = tf.Variable(log_ratio.astype(np.float32))
+    with tf.GradientTape() as tape:
+        objective = clipped_objective(log_p, tf.zeros(14), tf.constant(advantages, tf.float32), 0.2)
+    grad = tape.gradient(objective, log_p).numpy()
+    r = np.exp(log_ratio)
+    unclipped, clipped = r * advantages, np.clip(r, 0.8, 1.2) * advantages
+    assert float(objective) == pytest.approx(np.minimum(unclipped, clipped).sum(), rel=1e-5)
+    np.testing.assert_allclose(grad, np.where(unclipped <= clipped, unclipped, 0.0), rtol=1e-5, atol=1e-7)
+    # positive advantages lose their push above 1.2, negative ones below 0.8
+    assert list(grad[:7] == 0) == [False] * 5 + [True] * 2
+    assert list(grad[7:] == 0) == [True] * 2 + [False] * 5
+
+
+@pytest.mark.parametrize("edge", [False, True])
+def test_entropy_bonus_is_the_bound_minus_the_edge_penalty(edge):
+    """Against the mixture's parameters from the NumPy side (policy.mixture_params)."""
+    from course_rl.agent import entropy_bonus
+    outputs = np.random.default_rng(1).normal(size=(5, 2, 3, 3)).astype(np.float32)  # 5 rows, 2 coords, K=3
+    w, mu, sigma = mix.mixture_params(outputs.astype(np.float64), 2, squash=True, std_floor=1e-3)
+    bound = np.sum(w * (0.5 * np.log(2 * np.pi * np.e * sigma ** 2) - np.log(w)))
+    penalty = np.sum(w * mu ** 4) if edge else 0.0
+    ours = float(entropy_bonus(tf.constant(outputs), 2, 1e-3, edge_penalty=edge, squash=True))
+    assert ours == pytest.approx(bound - penalty, rel=1e-5)
+
+
 def _collapsed_reinforce(std_floor=1e-4):
     """A clipped-surrogate REINFORCE whose spreads sit on the floor, as the cheetah's did."""
     cfg = BANDIT.replace(n_modes=1, minibatch_size=8, gae_lambda=1.0, clip_ratio=0.2,
@@ -162,7 +212,7 @@ def test_gae_agent_uses_the_pre_update_values():
     agent = Agent(BANDIT.replace(gae_lambda=1.0, discount=0.5), (1,), (1,), seed=0)
     obs = np.arange(4, dtype=np.float32)[:, None]
     rewards = np.array([1.0, 0.0, 2.0, -1.0])
-    episode = [(obs, np.zeros((4, 1), np.float32), rewards, False, obs[-1])]
+    episode = [Trajectory(obs, np.zeros((4, 1), np.float32), rewards, truncated=False, final_obs=obs[-1])]
     _, _, targets, advantages = agent.targets(episode)
     np.testing.assert_allclose(targets, [1.375, 0.75, 1.5, -1.0], rtol=1e-6)
     np.testing.assert_allclose(advantages, targets - agent.values(obs), rtol=1e-5, atol=1e-6)
@@ -207,8 +257,16 @@ SHORT = Config(name="short", task="cartpole", episodes=12, actor_count=3, hidden
 
 def test_interrupted_run_resumes_to_the_same_trace(tmp_path):
     whole = train(SHORT, seed=3, out=tmp_path / "whole", progress=False)
-    assert train(SHORT, seed=3, out=tmp_path / "cut", progress=False, stop_after_cycles=2) is None
+    with pytest.raises(Interrupted, match="after 2 cycles"):
+        train(SHORT, seed=3, out=tmp_path / "cut", progress=False, callback=stop_after(2))
     assert (tmp_path / "cut" / "checkpoint.npz").exists()
+    assert not (tmp_path / "cut" / "trace.npz").exists()
+    # the checkpoint restores an agent alone too (scripts/spread_probe.py looks inside runs so)
+    agent = Agent(SHORT, (4,), (1,), seed=0)
+    assert Checkpoint(tmp_path / "cut", SHORT, "pybullet", agent).restore() == 2
+    state = results.load_checkpoint(tmp_path / "cut")
+    for got, saved in zip(agent.policy.get_weights(), [state[f"agent/policy/w{i}"] for i in range(4)]):
+        np.testing.assert_array_equal(got, saved)
     resumed = train(SHORT, seed=3, out=tmp_path / "cut", progress=False)
     assert not (tmp_path / "cut" / "checkpoint.npz").exists()
     for key in ("training_episode_returns", "eval_episode_returns", "value_rmse", "mean_objective",
@@ -223,6 +281,27 @@ def test_interrupted_run_resumes_to_the_same_trace(tmp_path):
         train(SHORT.replace(entropy_weight=0.02), seed=3, out=tmp_path / "cut", progress=False)
 
 
+def test_a_crash_while_finishing_leaves_a_run_that_resumes(tmp_path, monkeypatch):
+    """The trace is written last: a run folder without one is unfinished and resumes from its
+    checkpoint to the same trace."""
+    whole = train(SHORT, seed=2, progress=False)
+    save_trace = results.save_trace
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(results, "save_trace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        train(SHORT, seed=2, out=tmp_path, progress=False)
+    assert results.finished_run(tmp_path, SHORT) is None
+    assert (tmp_path / "checkpoint.npz").exists() and (tmp_path / "policy.weights.h5").exists()
+    monkeypatch.setattr(results, "save_trace", save_trace)
+    resumed = train(SHORT, seed=2, out=tmp_path, progress=False)
+    for key in ("training_episode_returns", "eval_episode_returns", "value_rmse", "best_eval_return"):
+        np.testing.assert_array_equal(whole[key], resumed[key], err_msg=key)
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
 def test_resuming_refuses_a_task_whose_observations_changed(tmp_path, monkeypatch):
     """A pixel run's checkpoint records its VAE; a run must not continue through another one."""
     import hashlib
@@ -232,7 +311,8 @@ def test_resuming_refuses_a_task_whose_observations_changed(tmp_path, monkeypatc
     assert tasks.fingerprint("cheetah_pixels") == hashlib.sha256(encoder).hexdigest()[:16]
     assert tasks.fingerprint("cartpole") == ""
     monkeypatch.setattr(tasks, "fingerprint", lambda name: "0123456789abcdef")
-    assert train(SHORT, seed=1, out=tmp_path, progress=False, stop_after_cycles=1) is None
+    with pytest.raises(Interrupted):
+        train(SHORT, seed=1, out=tmp_path, progress=False, callback=stop_after(1))
     monkeypatch.setattr(tasks, "fingerprint", lambda name: "fedcba9876543210")
     with pytest.raises(ValueError, match="another 'cartpole' task .*delete the run folder"):
         train(SHORT, seed=1, out=tmp_path, progress=False)

@@ -25,7 +25,7 @@ def original():
 def test_running_mean_matches_a_loop(n):
     x = np.random.default_rng(n).normal(size=200)
     expected = [x[max(0, i + 1 - n):i + 1].mean() for i in range(x.size)]
-    np.testing.assert_allclose(plots.running_mean(x, n), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(results.running_mean(x, n), expected, rtol=1e-12, atol=1e-12)
 
 
 # ---- stats ---------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def test_training_curves_of_one_actor_runs_use_running_means(original):
     fig = plots.training_curves(runs)
     train, greedy, *_ = fig.axes
     assert line_lengths(train) == [4000] * 4 and line_lengths(greedy) == [81] * 4
-    expected = plots.running_mean(runs[0]["training_episode_returns"][:, 0], 100)
+    expected = results.running_mean(runs[0]["training_episode_returns"][:, 0], 100)
     np.testing.assert_allclose(train.get_lines()[0].get_ydata(), expected)
     one = plots.training_curves(runs[:1])
     assert all(len(ax.collections) == 0 for ax in one.axes)   # no band for a single run

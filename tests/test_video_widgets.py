@@ -121,7 +121,7 @@ def test_load_policy_from_a_folder_matches_the_in_memory_run(trained, tmp_path):
     # the weights written by save_policy_weights round-trip exactly
     copy = tmp_path / "copy"
     results.save_trace(copy, TINY, memory.arrays)
-    training.save_policy_weights(copy / "policy.weights.h5", TINY, (4,), (1,), memory.best_policy)
+    results.save_policy_weights(copy, TINY, (4,), (1,), memory.best_policy)
     np.testing.assert_array_equal(video.load_policy(copy)(obs), from_memory)
 
 

@@ -206,17 +206,17 @@ def test_run_episodes_batches_the_encoder_without_changing_observations():
         episodes = run_episodes(envs, agent, [11, 12, 13], temp=1.0, record=True)
         assert list(episodes.lengths) == [40, 40, 40]
         # replay episode 1 with its own actions on a fresh environment, one frame at a time
-        obs, actions, rewards, truncated, final_obs = episodes.transitions[1]
-        assert truncated and obs.shape == (40, 8)
+        episode = episodes.transitions[1]
+        assert episode.truncated and episode.obs.shape == (40, 8)
         env = short_pixel_env(latent)
         replay = [env.reset(seed=12)[0]]
         replay_rewards = []
-        for a in actions:
+        for a in episode.actions:
             o, r, *_ = env.step(a)
             replay.append(o)
             replay_rewards.append(r)
-        np.testing.assert_allclose(np.array(replay[:-1]), obs, atol=1e-5)
-        np.testing.assert_allclose(replay[-1], final_obs, atol=1e-5)
-        np.testing.assert_array_equal(replay_rewards, rewards)
+        np.testing.assert_allclose(np.array(replay[:-1]), episode.obs, atol=1e-5)
+        np.testing.assert_allclose(replay[-1], episode.final_obs, atol=1e-5)
+        np.testing.assert_array_equal(replay_rewards, episode.rewards)
         for e in envs + [env]:
             e.close()
