@@ -42,11 +42,10 @@ class LoadedPolicy(NumpyPolicy):
 
     Called as ``policy(obs, temp=0.0)``, it maps a batch of raw observations
     ``(n,) + obs_shape`` to actions ``(n,) + action_shape`` (one observation without the batch
-    axis gives one action). With
-    ``temp == 0`` (the default) the action is greedy: the mean of the most probable mode, as in
-    the study's evaluations. With ``temp > 0`` it samples with the run's persistence, keeping
-    one persistent noise per row of the batch (``reset()`` starts the noise afresh).
-    Scaling and acting are ``agent.NumpyPolicy``'s, the agent's own acting path.
+    axis gives one action). With ``temp == 0`` (the default) the action is greedy: the mean of
+    the most probable mode, as in the study's evaluations. With ``temp > 0`` it samples with the
+    run's persistence, keeping one persistent noise per row of the batch (``reset()`` starts the
+    noise afresh). Scaling and acting are ``agent.NumpyPolicy``'s, the agent's own acting path.
     """
 
     def __init__(self, config: Config, network, obs_shape, action_shape, seed: int = 0,
@@ -114,8 +113,9 @@ def load_policy(run_or_folder, backend: str | None = None, seed: int = 0) -> Loa
     ----------
     run_or_folder : path or results.Run
         A run folder (its config and best policy weights, as ``training.train(out=...)``
-        writes them, see ``course_rl.results``), or a ``results.Run``: one trained without a folder carries its best
-        weights in ``.best_policy``; one loaded from disk is read from its folder.
+        writes them, see ``course_rl.results``), or a ``results.Run``: one trained without a
+        folder carries its best weights in ``.best_policy``; one loaded from disk is read from
+        its folder.
     backend : str or None
         Physics engine whose spaces fix the network's input and output shapes; by default the
         run folder's (``<experiment>/<backend>/seed-N``), else "pybullet" (both engines give
