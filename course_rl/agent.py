@@ -327,21 +327,27 @@ class Agent:
         if self.config.clip_ratio > 0:  # the policy before this update, for PPO's ratio
             old_log_p = self._log_prob(x, actions)
         index = self.minibatch_indices(len(obs))
-        batches = [part[index] for part in (x, actions, targets, advantages, old_log_p)]
-        total_objective = total_value_loss = 0.0
-        start = 0
-        while start < len(index):
-            chunk = CHUNK if len(index) - start >= CHUNK else 1
-            part = slice(start, start + chunk)
-            chunk_objective, chunk_value_loss = self._train[chunk](*(b[part] for b in batches))
-            total_objective += float(chunk_objective)
-            total_value_loss += float(chunk_value_loss)
-            start += chunk
+        total_objective, total_value_loss = self._train_chunked(
+            [part[index] for part in (x, actions, targets, advantages, old_log_p)])
         self._check_finite()
         self.fast_policy.update(self.policy)
         self.fast_value.update(self.value)
         used = index.size
         return float(np.sqrt(total_value_loss / used)), total_objective / used
+
+    def _train_chunked(self, batches) -> tuple[float, float]:
+        """All minibatches (``batches[j][i]`` is part ``j`` of minibatch ``i``) through the two
+        compiled functions, CHUNK at a time; returns the summed objective and value loss."""
+        total_objective = total_value_loss = 0.0
+        start, n = 0, len(batches[0])
+        while start < n:
+            chunk = CHUNK if n - start >= CHUNK else 1
+            part = slice(start, start + chunk)
+            chunk_objective, chunk_value_loss = self._train[chunk](*(b[part] for b in batches))
+            total_objective += float(chunk_objective)
+            total_value_loss += float(chunk_value_loss)
+            start += chunk
+        return total_objective, total_value_loss
 
     def _check_finite(self) -> None:
         """Stop with a clear error if an update left a NaN or inf in either network."""
