@@ -197,6 +197,53 @@ def median_hold_time(persistence: float) -> float:
     return 0.0 if p == 0 else math.log(0.5) / math.log(p)
 
 
+class PersistentRandomActor:
+    """The study's random actor: a standard Gaussian action, held for a random number of steps.
+
+    No policy at all: each of ``n_actors`` actors draws an action ``a ~ N(0, I)`` when an
+    episode starts (:meth:`reset`), and at every step (:meth:`act`) keeps it with probability
+    ``persistence`` or draws a new one otherwise, so an action is held for
+    ``1 / (1 - persistence)`` steps on average (:func:`expected_hold_time`). The actions come out
+    clipped to the action box [-1, 1]. The study gathered its VAE's frames with this actor
+    (persistence 0.931); it also shows what exploration that persists does to a body without any
+    learning. Unlike :class:`MixturePolicySampler`, which holds the *noise* of a policy, this
+    holds the whole action.
+
+    Every draw comes from ``rng``, in a fixed order (per step: one uniform per actor, then the
+    new actions of the actors that redraw), so a caller may share the generator with its own
+    draws and stay reproducible.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+
+    def __init__(self, n_actors: int, action_shape: tuple[int, ...], persistence: float,
+                 rng: np.random.Generator):
+        if isinstance(n_actors, bool) or not isinstance(n_actors, (int, np.integer)) \
+                or n_actors < 1:
+            raise ValueError(f"n_actors must be an integer >= 1, got {n_actors!r}")
+        self.n_actors = int(n_actors)
+        self.action_shape = tuple(action_shape)
+        self.persistence = check_persistence(persistence)
+        self.rng = rng
+        self.held: np.ndarray | None = None  # (n_actors,) + action_shape, float64, unclipped
+
+    def reset(self) -> None:
+        """Start an episode: every actor draws a fresh action."""
+        self.held = self.rng.standard_normal((self.n_actors,) + self.action_shape)
+
+    def act(self) -> np.ndarray:
+        """One step: ``(n_actors,) + action_shape`` float64 actions in [-1, 1].
+
+        Each actor redraws its action with probability ``1 - persistence`` first.
+        """
+        if self.held is None:
+            raise RuntimeError("PersistentRandomActor.act() before reset(): call reset() when "
+                               "an episode starts")
+        redraw = self.rng.random(self.n_actors) > self.persistence
+        self.held[redraw] = self.rng.standard_normal((int(redraw.sum()),) + self.action_shape)
+        return np.clip(self.held, -1.0, 1.0)
+
+
 # --------------------------------------------------------------------------------------------
 # TensorFlow side: log-probability and entropy, used inside the compiled update
 # --------------------------------------------------------------------------------------------

@@ -27,9 +27,6 @@ Taught in notebooks/05_results.ipynb.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config
+# the safe writes and reads every data file goes through (also results.ResultsError & co.)
+from .files import ResultsError, atomic_write, load_npz, save_npz, save_text  # noqa: F401
 
 FORMAT = "course_rl.trace/1"
 
@@ -74,14 +73,6 @@ REQUIRED_KEYS = ("training_episode_returns", "eval_episode_returns", "value_rmse
                  "mean_objective", "best_eval_return")
 
 DATA_ROOT = resources.files("course_rl") / "data"
-
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
-
-class ResultsError(ValueError):
-    """A results file is missing, corrupt, truncated or not a course_rl trace."""
 
 
 @dataclass
@@ -156,52 +147,6 @@ def require_one_task_version(runs) -> str:
         raise ResultsError(f"runs of different task versions cannot share a statistic "
                            f"({listing}); re-run the older ones or leave them out")
     return versions[0] if versions else ""
-
-
-# ---- atomic writes -------------------------------------------------------------------------------
-
-def atomic_write(path, write) -> None:
-    """Call ``write(tmp_path)`` and then rename the temporary file onto ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # keep the target's suffixes: some writers (Keras) insist on them
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp.", suffix="".join(path.suffixes),
-                               dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def save_npz(path, arrays: dict) -> None:
-    """Write arrays to ``path`` atomically (compressed .npz, no pickles)."""
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **{k: np.asarray(v) for k, v in arrays.items()})
-    atomic_write(path, write)
-
-
-def save_text(path, text: str) -> None:
-    def write(tmp):
-        Path(tmp).write_text(text)
-    atomic_write(path, write)
-
-
-def load_npz(path) -> dict:
-    """Read a .npz written by ``save_npz``; a ResultsError names the file if it is unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise ResultsError(f"no results file at {path}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
-        raise ResultsError(f"{path} is corrupt or truncated ({type(err).__name__}: {err})") from None
 
 
 # ---- traces --------------------------------------------------------------------------------------

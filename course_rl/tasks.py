@@ -15,8 +15,10 @@ Tasks (as modified by the original study):
   0.1 * sum(a**2)), cut at 500 steps (``truncated=True``). The score is the reward sum.
 * ``"cheetah_pixels"`` -- the same half-cheetah seen through a camera: every step renders a
   96x96 RGB frame and the observation is the 8-number latent code the study's VAE
-  (:mod:`course_rl.vae`) gives that frame (one reparameterised sample). Reward and 500-step
-  cap as ``"cheetah"`` (the original forgot the cap for this task). pybullet backend only.
+  (:mod:`course_rl.vae`) gives that frame (one reparameterised sample; the observation
+  wrapper and everything else the pixel task adds live in :mod:`course_rl.pixels`). Reward
+  and 500-step cap as ``"cheetah"`` (the original forgot the cap for this task). pybullet
+  backend only.
 
 Backends (:data:`BACKENDS`):
 
@@ -47,12 +49,20 @@ import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.wrappers import RescaleAction, TransformObservation
 
-from . import bullet_envs
 
-__all__ = ["BACKENDS", "TASKS", "TASK_VERSIONS", "EpisodeCap", "FallPenaltyReward", "LatentBatch",
-           "LatentObservation", "TaskSpec", "latent_batch", "make", "version"]
+def _bullet_envs():
+    """:mod:`course_rl.bullet_envs`, imported (and its environments registered) on first use.
 
-bullet_envs.register_envs()
+    Importing pybullet only when a pybullet task is built keeps ``import course_rl.config``
+    (which validates task names against :data:`TASKS`) free of any physics engine.
+    """
+    from . import bullet_envs
+
+    bullet_envs.register_envs()
+    return bullet_envs
+
+__all__ = ["BACKENDS", "TASKS", "TASK_VERSIONS", "EpisodeCap", "FallPenaltyReward", "TaskSpec",
+           "make", "version"]
 
 BACKENDS: tuple[str, ...] = ("pybullet", "mujoco")
 """Physics engines a task can run on."""
@@ -234,7 +244,7 @@ def _float32_observations(env: gym.Env) -> gym.Env:
 
 def _make_cartpole(backend: str, render_mode: str | None, kwargs: dict[str, Any]) -> gym.Env:
     if backend == "pybullet":
-        env = _gym_make(bullet_envs.INVERTED_PENDULUM_ID, backend, render_mode, kwargs)
+        env = _gym_make(_bullet_envs().INVERTED_PENDULUM_ID, backend, render_mode, kwargs)
     else:
         env = _gym_make("InvertedPendulum-v5", backend, render_mode, kwargs,
                         max_episode_steps=1000)
@@ -243,128 +253,21 @@ def _make_cartpole(backend: str, render_mode: str | None, kwargs: dict[str, Any]
 
 
 def _make_cheetah(backend: str, render_mode: str | None, kwargs: dict[str, Any]) -> gym.Env:
-    env_id = bullet_envs.HALF_CHEETAH_ID if backend == "pybullet" else "HalfCheetah-v5"
+    env_id = _bullet_envs().HALF_CHEETAH_ID if backend == "pybullet" else "HalfCheetah-v5"
     env = _gym_make(env_id, backend, render_mode, kwargs, max_episode_steps=1000)
     return EpisodeCap(env, TASKS["cheetah"].max_episode_steps)
 
 
-class LatentObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Observe the VAE's latent code of the rendered frame instead of the joint readings.
-
-    After every reset and step the wrapped environment renders its 96x96 RGB frame and the
-    encoder (:class:`course_rl.vae.FrameEncoder`) turns it into ``(mean, log_var)``. The
-    observation is one reparameterised sample ``mean + exp(log_var / 2) * eps`` (``latent=
-    "sample"``, as the study did) or the mean (``latent="mean"``). ``eps ~ N(0, I)`` comes from
-    the environment's own generator, so a seeded episode is reproducible.
-
-    ``reset_frame`` and ``step_frame`` do the same but return the raw uint8 frame in place of
-    the observation; :func:`course_rl.training.run_episodes` uses them to encode the frames of
-    all its actors in one call (see :class:`LatentBatch`), with the same observations as
-    one-at-a-time encoding.
-
-    Taught in notebooks/06_vision.ipynb.
-    """
-
-    def __init__(self, env: gym.Env, encoder, latent: str = "sample"):
-        gym.utils.RecordConstructorArgs.__init__(self, encoder=encoder, latent=latent)
-        gym.Wrapper.__init__(self, env)
-        if latent not in ("sample", "mean"):
-            raise ValueError(f"latent must be 'sample' or 'mean', got {latent!r}")
-        self.encoder = encoder
-        self.latent = latent
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (encoder.latent_dim,),
-                                                np.float32)
-
-    def reset_frame(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Like ``reset`` but return the rendered uint8 frame instead of its latent code."""
-        _, info = self.env.reset(seed=seed, options=options)
-        return self.env.render(), info
-
-    def step_frame(self, action):
-        """Like ``step`` but return the rendered uint8 frame instead of its latent code."""
-        _, reward, terminated, truncated, info = self.env.step(action)
-        return self.env.render(), reward, terminated, truncated, info
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        frame, info = self.reset_frame(seed=seed, options=options)
-        return _latents(self.encoder, self.latent, frame[None], [self])[0], info
-
-    def step(self, action):
-        frame, reward, terminated, truncated, info = self.step_frame(action)
-        return (_latents(self.encoder, self.latent, frame[None], [self])[0], reward,
-                terminated, truncated, info)
-
-
-def _latents(encoder, latent: str, frames: np.ndarray, envs) -> np.ndarray:
-    """Latent observations of ``frames[k]``, rendered by ``envs[k]`` (one encoder call)."""
-    mean, log_var = encoder(frames)
-    if latent == "mean":
-        return mean
-    from .vae import latent_sample
-    # each environment draws its own noise, so batching does not change any observation
-    noise = np.stack([env.unwrapped.np_random.standard_normal(encoder.latent_dim)
-                      for env in envs])
-    return latent_sample(mean, log_var, noise)
-
-
-class LatentBatch:
-    """Encode the frames of several :class:`LatentObservation` environments in one call.
-
-    Made by :func:`latent_batch`; all environments share one encoder and latent mode.
-
-    Taught in notebooks/06_vision.ipynb.
-    """
-
-    def __init__(self, envs):
-        self.envs = list(envs)
-        self.encoder = self.envs[0].encoder
-        self.latent = self.envs[0].latent
-        from .vae import IMAGE_SHAPE
-        self.frame_shape = IMAGE_SHAPE
-
-    def encode(self, frames: np.ndarray, rows) -> np.ndarray:
-        """Latent observations of ``frames[k]``, the frame of environment ``rows[k]``."""
-        if len(frames) == 0:
-            return np.zeros((0, self.encoder.latent_dim), np.float32)
-        return _latents(self.encoder, self.latent, frames, [self.envs[i] for i in rows])
-
-
-def latent_batch(envs) -> LatentBatch | None:
-    """A :class:`LatentBatch` if every env is a pixel task sharing one encoder, else ``None``.
-
-    (``make("cheetah_pixels")`` shares the shipped encoder between all its environments.)
-    """
-    if not envs or not all(isinstance(env, LatentObservation) for env in envs):
-        return None
-    first = envs[0]
-    if any(env.encoder is not first.encoder or env.latent != first.latent for env in envs):
-        return None
-    return LatentBatch(envs)
-
-
 def _make_cheetah_pixels(backend: str, render_mode: str | None, kwargs: dict[str, Any]) -> gym.Env:
-    from . import vae as vae_module
+    from . import pixels  # only now: the pixel task's VAE needs TensorFlow
 
-    source = kwargs.pop("vae", None)
-    latent = kwargs.pop("latent", "sample")
-    height, width = vae_module.IMAGE_SHAPE[:2]
-    if kwargs.pop("width", width) != width or kwargs.pop("height", height) != height:
-        raise ValueError(f"the cheetah_pixels frames are {width}x{height}, the size its VAE "
-                         f"was trained on; pass no width or height (or exactly those)")
-    if source is None or isinstance(source, (str, os.PathLike)):
-        encoder = vae_module.load_encoder(source)
-    elif isinstance(source, vae_module.VAE):
-        encoder = source.frame_encoder()
-    elif isinstance(source, vae_module.FrameEncoder):
-        encoder = source
-    else:
-        raise ValueError(f"vae must be None (the shipped VAE), a weights file, a VAE or a "
-                         f"FrameEncoder, got {type(source).__name__}")
-    # the camera is always on: the observation is made from the frame (render_mode=None too)
-    env = _gym_make(bullet_envs.HALF_CHEETAH_ID, backend, "rgb_array", kwargs,
-                    max_episode_steps=1000, width=width, height=height)
-    env = EpisodeCap(env, TASKS["cheetah_pixels"].max_episode_steps)
-    return LatentObservation(env, encoder, latent)
+    def camera_cheetah(**camera_kwargs: Any) -> gym.Env:
+        # the camera is always on: the observation is made from the frame (render_mode=None too)
+        env = _gym_make(_bullet_envs().HALF_CHEETAH_ID, backend, "rgb_array", camera_kwargs,
+                        max_episode_steps=1000)
+        return EpisodeCap(env, TASKS["cheetah_pixels"].max_episode_steps)
+
+    return pixels.make_task(camera_cheetah, **kwargs)
 
 
 _BUILDERS: dict[str, Callable[[str, str | None, dict[str, Any]], gym.Env]] = {
@@ -419,10 +322,8 @@ def fingerprint(name: str) -> str:
     ``""`` for the other tasks. Runs record it, and resuming refuses a changed one."""
     if name != "cheetah_pixels":
         return ""
-    import hashlib
-
-    from .vae import shipped_paths
-    return hashlib.sha256(shipped_paths()["encoder"].read_bytes()).hexdigest()[:16]
+    from .pixels import vae_fingerprint
+    return vae_fingerprint()
 
 
 def make(name: str, backend: str = "pybullet", seed: int | None = None,
@@ -446,7 +347,8 @@ def make(name: str, backend: str = "pybullet", seed: int | None = None,
             shipped VAE; or a weights file, a :class:`course_rl.vae.VAE` or a
             :class:`course_rl.vae.FrameEncoder`) and ``latent=`` (``"sample"``, the default
             and the study's choice, or ``"mean"``); its frames are always 96x96 and its camera
-            is always on (``render()`` returns the frame the agent sees).
+            is always on (``render()`` returns the frame the agent sees). See
+            :func:`course_rl.pixels.make_task`.
 
     Returns:
         A gymnasium environment with float32 observations and a ``Box(-1, 1)`` float32 action
@@ -473,7 +375,7 @@ def make(name: str, backend: str = "pybullet", seed: int | None = None,
         raise ValueError(f"unsupported render_mode {render_mode!r} for backend {backend!r}; "
                          f"choose one of {list(_RENDER_MODES[backend])}")
     if ("width" in kwargs or "height" in kwargs) and name != "cheetah_pixels":
-        bullet_envs.check_render_size(kwargs.get("width", 1), kwargs.get("height", 1))
+        _bullet_envs().check_render_size(kwargs.get("width", 1), kwargs.get("height", 1))
 
     env = _BUILDERS[name](backend, render_mode, dict(kwargs))
     if seed is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import results, tasks
+from . import pixels, results, tasks
 from .agent import Agent
 from .config import Config
 from .returns import Trajectory
@@ -91,7 +91,7 @@ class Lockstep:
     ``step(rows, actions)`` steps the environments of ``rows``, and an environment whose episode
     ends starts the next unplayed one (episode ``k`` resets with ``seeds[k]``) or goes inactive.
 
-    Pixel tasks (``tasks.latent_batch(envs)`` is not None): each environment returns its raw
+    Pixel tasks (``pixels.latent_batch(envs)`` is not None): each environment returns its raw
     frame and the frames of all environments are encoded together, one encoder call per step;
     the observations are the same as the environments' own one-at-a-time encoding.
     """
@@ -104,7 +104,7 @@ class Lockstep:
         self.episode_of[:n_start] = np.arange(n_start)
         self.next_episode = n_start
         self.obs = np.zeros((n_envs,) + tuple(obs_shape), np.float32)
-        self.latents = tasks.latent_batch(envs)
+        self.latents = pixels.latent_batch(envs)
         if self.latents is None:
             self._steps, self._resets = [e.step for e in envs], [e.reset for e in envs]
             self._store = self.obs

@@ -3,8 +3,9 @@
 The original study could not train its agents end to end from pixels in reasonable time, so it
 trained a VAE on frames of a randomly moving half-cheetah and then gave the agents the VAE's
 8-number latent code of each frame instead of the 17 joint readings. This module rebuilds
-that VAE with Keras 3, collects its training frames and trains it; ``tasks.make("cheetah_pixels")``
-uses the encoder.
+that VAE with Keras 3: the model, its loss, its training and its weights files. The pixel task
+built on it (the latent observation, batch encoding, the training frames) lives in
+:mod:`course_rl.pixels`; ``tasks.make("cheetah_pixels")`` builds it.
 
 Architecture (as the original study's code built it, which in turn follows the VAE of
 Ha & Schmidhuber's "World Models", 2018)::
@@ -61,11 +62,7 @@ Speed. Acting needs only the encoder. :class:`FrameEncoder` is a frozen copy of 
 compiled call for a whole batch of frames, so the pixel task encodes the frames of all its
 actors together (one call per step, not one per actor).
 
-Frames for training come from :func:`collect_frames`: a random agent with persistent
-Gaussian actions (as the study's), a random 10% of frames kept, stored as uint8 (the original
-kept float64 copies, eight times the memory). The frames are pybullet's true colours rendered
-by the tracking camera of :class:`course_rl.bullet_envs.HalfCheetahBulletEnv` (the camera of
-the environments the study used did not follow the cheetah).
+Frames for training come from :func:`course_rl.pixels.collect_frames`.
 
 The trained VAE ships with the package (``course_rl/data/vae/``): the encoder at full
 precision and the decoder in float16 (half the size; the images it draws are
@@ -91,10 +88,8 @@ __all__ = [
     "VAE",
     "build_decoder",
     "build_encoder",
-    "collect_frames",
     "cosine_similarity",
     "latent_sample",
-    "load_encoder",
     "load_history",
     "load_shipped",
     "shipped_paths",
@@ -179,7 +174,7 @@ def _read_weights(path, latent_dim: int | None = None) -> tuple[int, dict[str, l
     Raises a ValueError naming the file if it is missing, unreadable, not a VAE weights file,
     or made for another latent size or architecture.
     """
-    from .results import ResultsError, load_npz
+    from .files import ResultsError, load_npz
 
     path = Path(path)
     if not path.is_file():
@@ -219,7 +214,7 @@ def _read_weights(path, latent_dim: int | None = None) -> tuple[int, dict[str, l
 
 def _write_weights(path, latent_dim: int, parts: dict[str, list[np.ndarray]],
                    dtypes: dict[str, str], meta: str = "") -> None:
-    from .results import save_npz
+    from .files import save_npz
 
     arrays = {"format": FORMAT, "latent_dim": latent_dim, "image_shape": np.array(IMAGE_SHAPE),
               "meta": meta}
@@ -269,7 +264,7 @@ class FrameEncoder:
 
     Takes a batch of uint8 frames ``(n, 96, 96, 3)`` and returns two ``(n, latent_dim)``
     float32 arrays in one compiled TensorFlow call, whatever ``n`` is: the pixel task encodes
-    the frames of all its actors at once with it (see ``course_rl.tasks``).
+    the frames of all its actors at once with it (see :mod:`course_rl.pixels`).
 
     (A NumPy version -- each 2x2 stride-2 convolution is one matrix product over
     non-overlapping patches -- is as fast on an idle machine, but multithreaded BLAS slows it
@@ -312,28 +307,13 @@ class FrameEncoder:
     def __deepcopy__(self, memo) -> "FrameEncoder":
         return self  # frozen, so copies (e.g. of an environment's spec) can share it
 
-
-def load_encoder(path=None) -> FrameEncoder:
-    """A :class:`FrameEncoder` from a weights file (default: the shipped cheetah encoder).
-
-    The shipped encoder is loaded once per process and shared, so that several environments
-    can encode their frames together.
-    """
-    if path is None:
-        return _shipped_encoder()
-    _, parts = _read_weights(path)
-    if "encoder" not in parts:
-        raise ValueError(f"VAE weights file {path} holds no encoder weights")
-    return FrameEncoder(parts["encoder"])
-
-
-_SHIPPED_ENCODER_CACHE: list[FrameEncoder] = []
-
-
-def _shipped_encoder() -> FrameEncoder:
-    if not _SHIPPED_ENCODER_CACHE:
-        _SHIPPED_ENCODER_CACHE.append(load_encoder(shipped_paths()["encoder"]))
-    return _SHIPPED_ENCODER_CACHE[0]
+    @classmethod
+    def load(cls, path) -> "FrameEncoder":
+        """The encoder of a weights file (a ValueError names a file without one)."""
+        _, parts = _read_weights(path)
+        if "encoder" not in parts:
+            raise ValueError(f"VAE weights file {path} holds no encoder weights")
+        return cls(parts["encoder"])
 
 
 def shipped_paths() -> dict[str, Path]:
@@ -345,7 +325,7 @@ def shipped_paths() -> dict[str, Path]:
 
 def load_history(path=None) -> dict:
     """The shipped VAE's training history (see :meth:`VAE.train`) and how it was made."""
-    from .results import load_npz
+    from .files import load_npz
 
     data = load_npz(path or shipped_paths()["history"])
     info = json.loads(str(data.pop("info_json"))) if "info_json" in data else {}
@@ -628,68 +608,3 @@ def load_shipped(decoder: bool = True) -> VAE:
     """
     paths = shipped_paths()
     return VAE.load(paths["encoder"], *([paths["decoder"]] if decoder else []))
-
-
-# ---- training frames ------------------------------------------------------------------------------
-
-def collect_frames(n_frames: int, seed: int = 0, persistence: float = 0.931,
-                   keep_prob: float = 0.1, n_envs: int = 4, episode_steps: int = 500,
-                   progress: bool = True, verbose: bool = True) -> tuple[np.ndarray, dict]:
-    """Frames of a randomly moving half-cheetah, as the study gathered them for its VAE.
-
-    A random agent acts with persistent Gaussian actions: every actor keeps its action
-    ``a ~ N(0, I)`` (clipped to [-1, 1] by the environment) for another step with probability
-    ``persistence`` and draws a new one otherwise (the study: 0.931, a new action every 14.5
-    steps on average). ``n_envs`` environments step in lockstep; after each step each
-    environment keeps its frame with probability ``keep_prob`` (rendering only the kept ones),
-    so consecutive kept frames are about ten steps apart. Episodes last ``episode_steps``
-    steps (the pixel task's cap). Frames are 96x96 RGB from the tracking camera, uint8.
-
-    Returns ``(frames, stats)``: ``frames`` is ``(n_frames, 96, 96, 3)`` uint8 in collection
-    order; ``stats`` has ``megabytes``, ``seconds``, ``env_steps`` and ``episodes``.
-    """
-    from tqdm.auto import tqdm
-
-    from . import tasks
-
-    if not (isinstance(n_frames, (int, np.integer)) and n_frames >= 1):
-        raise ValueError(f"n_frames must be a positive integer, got {n_frames!r}")
-    if not 0.0 < keep_prob <= 1.0:
-        raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob!r}")
-    if not 0.0 <= persistence < 1.0:
-        raise ValueError(f"persistence must be in [0, 1), got {persistence!r}")
-    rng = np.random.default_rng(seed)
-    envs = [tasks.make("cheetah", render_mode="rgb_array", width=IMAGE_SHAPE[1],
-                       height=IMAGE_SHAPE[0]) for _ in range(n_envs)]
-    frames = np.zeros((int(n_frames),) + IMAGE_SHAPE, np.uint8)
-    kept = steps = episodes = 0
-    started = time.perf_counter()
-    try:
-        with tqdm(total=int(n_frames), disable=not progress, desc="frames", unit="frame") as bar:
-            while kept < n_frames:
-                for env in envs:
-                    env.reset(seed=int(rng.integers(2**31)))
-                episodes += n_envs
-                actions = rng.standard_normal((n_envs, 6))
-                for _ in range(episode_steps):
-                    redraw = rng.random(n_envs) > persistence
-                    actions[redraw] = rng.standard_normal((int(redraw.sum()), 6))
-                    keep = rng.random(n_envs) < keep_prob
-                    for i, env in enumerate(envs):
-                        env.step(actions[i])
-                        if keep[i] and kept < n_frames:
-                            frames[kept] = env.render()
-                            kept += 1
-                            bar.update(1)
-                    steps += n_envs
-                    if kept >= n_frames:
-                        break
-    finally:
-        for env in envs:
-            env.close()
-    stats = {"megabytes": frames.nbytes / 2**20, "seconds": time.perf_counter() - started,
-             "env_steps": steps, "episodes": episodes}
-    if verbose:
-        print(f"{n_frames} frames ({stats['megabytes']:.0f} MB as uint8) from {steps} steps of "
-              f"{episodes} episodes in {stats['seconds']:.0f} s")
-    return frames, stats

@@ -195,8 +195,9 @@ def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int 
     policy : callable, None, "persistent-random", run folder or results.Run
         A function ``policy(obs_batch) -> actions`` such as ``load_policy(...)``; None (or
         "random") for uniform random actions in [-1, 1]; "persistent-random" for the original
-        study's data-collection actor: a standard Gaussian action, redrawn with probability
-        ``1 - persistence`` at each step and held otherwise (clipped to [-1, 1]).
+        study's data-collection actor (:class:`course_rl.policy.PersistentRandomActor`): a
+        standard Gaussian action, redrawn with probability ``1 - persistence`` at each step and
+        held otherwise (clipped to [-1, 1]).
     backend, seed : str, int
         Physics engine, and the episode's reset seed (also seeds random actions).
     max_steps : int or None
@@ -232,9 +233,8 @@ def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int 
         obs, _ = env.reset(seed=seed)
         shape = env.action_space.shape
         if policy == PERSISTENT_RANDOM:
-            mix.check_persistence(persistence)
-            rng = np.random.default_rng(seed)
-            held = rng.normal(size=shape)
+            actor = mix.PersistentRandomActor(1, shape, persistence, np.random.default_rng(seed))
+            actor.reset()
         if isinstance(policy, LoadedPolicy):
             policy.reset()
         frames = [env.render()]
@@ -245,10 +245,7 @@ def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int 
             if policy is None or policy == RANDOM:
                 action = env.action_space.sample()
             elif policy == PERSISTENT_RANDOM:
-                # as the original's RandomAgent: redraw with probability 1 - persistence
-                if rng.random() > persistence:
-                    held = rng.normal(size=shape)
-                action = np.clip(held, -1.0, 1.0).astype(np.float32)
+                action = actor.act()[0].astype(np.float32)
             else:
                 action = np.asarray(policy(np.asarray(obs, np.float32)[None]), np.float32)[0]
             obs, reward, terminated, truncated, _ = env.step(action)

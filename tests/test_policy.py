@@ -181,3 +181,36 @@ def test_density_floor_matches_the_original_formula():
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-4)
     far = mix.log_prob(tf.constant(out), tf.constant(actions + 50), 3, floor=1e-4).numpy()
     np.testing.assert_allclose(far, 3 * np.log(1e-4), rtol=1e-5)  # floored, finite
+
+
+def test_persistent_random_actor_replays_the_originals_random_agent():
+    """One actor: the same actions as the study's RandomAgent, written out here step by step
+    (draw N(0, I) at the start; each step redraw if a uniform exceeds the persistence)."""
+    actor = mix.PersistentRandomActor(1, (6,), 0.8, np.random.default_rng(11))
+    actor.reset()
+    ours = [actor.act()[0] for _ in range(300)]
+    rng = np.random.default_rng(11)
+    held = rng.normal(size=6)
+    reference = []
+    for _ in range(300):
+        if rng.random() > 0.8:
+            held = rng.normal(size=6)
+        reference.append(np.clip(held, -1, 1))
+    np.testing.assert_array_equal(np.array(ours), np.array(reference))
+    assert np.abs(ours).max() == 1.0  # clipped to the action box
+
+
+def test_persistent_random_actor_holds_each_action_for_a_geometric_time():
+    p, n_actors, steps = 0.9, 200, 400
+    actor = mix.PersistentRandomActor(n_actors, (2,), p, np.random.default_rng(12))
+    actor.reset()
+    history = np.array([actor.held.copy() for _ in range(steps) if actor.act() is not None])
+    changes = np.any(np.diff(history, axis=0) != 0, axis=-1)  # (steps - 1, n_actors)
+    rate, expected = changes.mean(), 1 - p
+    assert abs(rate - expected) < 5 * math.sqrt(expected * p / changes.size)
+    # the held actions are standard normal before clipping
+    assert stats.kstest(history[::50].ravel(), "norm").pvalue > 1e-3
+    with pytest.raises(RuntimeError, match="reset"):
+        mix.PersistentRandomActor(1, (1,), p, np.random.default_rng()).act()
+    with pytest.raises(ValueError, match="persistence"):
+        mix.PersistentRandomActor(1, (1,), 1.0, np.random.default_rng())

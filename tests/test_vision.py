@@ -1,4 +1,5 @@
-"""Tests of course_rl.vae and the pixel task "cheetah_pixels" (real rendering, real networks)."""
+"""Tests of course_rl.vae and the pixel task "cheetah_pixels", course_rl.pixels (real rendering,
+real networks)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from course_rl import tasks, vae
+from course_rl import pixels, tasks, vae
 from course_rl.agent import Agent
 from course_rl.config import EXPERIMENTS
 from course_rl.training import run_episodes
@@ -44,9 +45,10 @@ def test_render_96x96_frames_show_the_cheetah():
 
 
 def test_collect_frames_is_uint8_and_reproducible():
-    a, stats = vae.collect_frames(6, seed=3, keep_prob=0.5, n_envs=2, progress=False,
-                                  verbose=False)
-    b, _ = vae.collect_frames(6, seed=3, keep_prob=0.5, n_envs=2, progress=False, verbose=False)
+    a, stats = pixels.collect_frames(6, seed=3, keep_prob=0.5, n_envs=2, progress=False,
+                                     verbose=False)
+    b, _ = pixels.collect_frames(6, seed=3, keep_prob=0.5, n_envs=2, progress=False,
+                                 verbose=False)
     assert a.shape == (6, 96, 96, 3) and a.dtype == np.uint8
     assert np.array_equal(a, b)
     assert stats["megabytes"] == pytest.approx(a.nbytes / 2**20)
@@ -127,8 +129,8 @@ def test_shipped_vae_and_history_load():
     for path in paths.values():
         assert path.is_file(), path
     assert paths["encoder"].stat().st_size + paths["decoder"].stat().st_size < 10 * 2**20
-    encoder = vae.load_encoder()
-    assert encoder is vae.load_encoder()  # shared, so environments can batch their frames
+    encoder = pixels.load_encoder()
+    assert encoder is pixels.load_encoder()  # shared, so environments can batch their frames
     assert encoder.latent_dim == 8
     history = vae.load_history()
     assert len(history["loss"]) == len(history["probe_cosine"]) > 100
@@ -181,8 +183,8 @@ def test_pixel_task_is_pybullet_only():
 
 def test_batched_encoding_equals_one_at_a_time():
     envs = [tasks.make("cheetah_pixels", latent="mean") for _ in range(3)]
-    batch = tasks.latent_batch(envs)
-    assert batch is not None and tasks.latent_batch([tasks.make("cheetah")]) is None
+    batch = pixels.latent_batch(envs)
+    assert batch is not None and pixels.latent_batch([tasks.make("cheetah")]) is None
     frames = np.stack([env.reset_frame(seed=s)[0] for s, env in enumerate(envs)])
     batched = batch.encode(frames, range(3))
     single = np.stack([env.reset(seed=s)[0] for s, env in enumerate(envs)])
@@ -193,10 +195,9 @@ def test_batched_encoding_equals_one_at_a_time():
 
 def short_pixel_env(latent: str, steps: int = 40):
     """The pixel task with shorter episodes (the 500-step cap is tested above)."""
-    import gymnasium as gym
     from course_rl import bullet_envs
-    env = gym.make(bullet_envs.HALF_CHEETAH_ID, render_mode="rgb_array", width=96, height=96)
-    return tasks.LatentObservation(tasks.EpisodeCap(env, steps), vae.load_encoder(), latent)
+    env = bullet_envs.HalfCheetahBulletEnv(render_mode="rgb_array", width=96, height=96)
+    return pixels.LatentObservation(tasks.EpisodeCap(env, steps), pixels.load_encoder(), latent)
 
 
 def test_run_episodes_batches_the_encoder_without_changing_observations():
@@ -220,3 +221,60 @@ def test_run_episodes_batches_the_encoder_without_changing_observations():
         np.testing.assert_array_equal(replay_rewards, episode.rewards)
         for e in envs + [env]:
             e.close()
+
+
+def test_the_pixel_task_observes_through_the_vae_it_is_given(small_vae, tmp_path):
+    """vae= a VAE, a FrameEncoder or a weights file: each one's codes are the observations."""
+    small_vae.save(tmp_path / "enc.npz", parts=("encoder",))
+    for source in (small_vae, small_vae.frame_encoder(), tmp_path / "enc.npz"):
+        env = tasks.make("cheetah_pixels", vae=source, latent="mean")
+        frame, _ = env.reset_frame(seed=4)
+        obs, _ = env.reset(seed=4)
+        np.testing.assert_allclose(obs, small_vae.encode_mean(frame)[0], atol=1e-6)
+        assert not np.allclose(obs, pixels.load_encoder().mean(frame[None])[0], atol=1e-3)
+        env.close()
+    with pytest.raises(ValueError, match="vae must be .* got int"):
+        tasks.make("cheetah_pixels", vae=3)
+    with pytest.raises(ValueError, match="latent must be 'sample' or 'mean', got 'median'"):
+        tasks.make("cheetah_pixels", latent="median")
+
+
+def test_the_task_version_names_the_shipped_encoder_file():
+    import hashlib
+    digest = hashlib.sha256(vae.shipped_paths()["encoder"].read_bytes()).hexdigest()
+    assert pixels.vae_fingerprint() == digest[:16]
+    assert tasks.version("cheetah_pixels", "pybullet") == f"cheetah_pixels/pybullet/v2+vae:{digest[:16]}"
+
+
+def test_step_timings_times_every_part_per_frame():
+    envs = [tasks.make("cheetah_pixels") for _ in range(2)]
+    timings = pixels.step_timings(envs, n_steps=2, repeats=1)
+    assert list(timings) == ["physics + render", "encoder alone, 1 frame per call",
+                             "encoder alone, 2 frames per call", "full step, batched encoding",
+                             "full step, one frame per call"]
+    assert all(0 < t < 10 for t in timings.values())
+    with pytest.raises(ValueError, match="pixel-task environments"):
+        pixels.step_timings([tasks.make("cheetah")])
+    for env in envs:
+        env.close()
+
+
+def test_collect_frames_acts_as_the_persistent_random_actor():
+    """The frames are those of one cheetah driven by the actor's actions, stepped by hand."""
+    from course_rl import bullet_envs
+    from course_rl.policy import PersistentRandomActor
+    frames, stats = pixels.collect_frames(5, seed=7, keep_prob=1.0, n_envs=1, progress=False,
+                                          verbose=False)
+    assert stats["env_steps"] == 5 and stats["episodes"] == 1
+    rng = np.random.default_rng(7)
+    env = bullet_envs.HalfCheetahBulletEnv(render_mode="rgb_array", width=96, height=96)
+    env.reset(seed=int(rng.integers(2**31)))
+    actor = PersistentRandomActor(1, (6,), 0.931, rng)
+    actor.reset()
+    expected = []
+    for _ in range(5):
+        env.step(actor.act()[0])
+        rng.random(1)  # collect_frames' draw of which frames to keep
+        expected.append(env.render())
+    env.close()
+    np.testing.assert_array_equal(frames, np.stack(expected))

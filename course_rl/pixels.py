@@ -1,0 +1,329 @@
+"""The pixel task: the half-cheetah seen through a camera, observed as the VAE's latent code.
+
+``tasks.make("cheetah_pixels")`` builds it. Every step the environment renders a 96x96 RGB
+frame and the encoder of the study's VAE (:mod:`course_rl.vae`: the model, its loss, its
+training and its weights) turns the frame into an 8-number observation. This module holds
+everything the task adds to the half-cheetah:
+
+* :class:`LatentObservation`, the observation wrapper (one reparameterised sample of the
+  latent code per frame, as the study did, or its mean);
+* :func:`load_encoder`, the frozen encoder the environments share (the shipped one by default);
+* :func:`latent_batch` / :class:`LatentBatch`, which encode the frames of many environments in
+  one call (``training.run_episodes`` steps its actors this way);
+* :func:`vae_fingerprint`, which names the shipped encoder (runs record it in their task version);
+* :func:`collect_frames`, the frames of a randomly moving cheetah the VAE was trained on;
+* :func:`step_timings`, what a step of the task costs (rendering, encoding, batched or not).
+
+Only :mod:`course_rl.tasks` builds environments; it calls :func:`make_task` with a function
+that builds the capped half-cheetah with its camera on. So this module does not import
+``tasks``, and ``tasks`` imports this one only when a pixel task is asked for.
+
+Taught in notebooks/06_vision.ipynb.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from . import vae as vae_module
+from .policy import PersistentRandomActor
+from .vae import IMAGE_SHAPE, FrameEncoder, latent_sample
+
+__all__ = ["FRAME_SHAPE", "LatentBatch", "LatentObservation", "collect_frames", "latent_batch",
+           "load_encoder", "make_task", "step_timings", "vae_fingerprint"]
+
+FRAME_SHAPE = IMAGE_SHAPE
+"""``(96, 96, 3)``: the frames the camera renders and the VAE reads (uint8 RGB)."""
+
+
+# ---- the encoder ----------------------------------------------------------------------------------
+
+_SHIPPED_ENCODER_CACHE: list[FrameEncoder] = []
+
+
+def load_encoder(path=None) -> FrameEncoder:
+    """A :class:`course_rl.vae.FrameEncoder` from a weights file (default: the shipped one).
+
+    The shipped encoder is loaded once per process and shared, so that several environments
+    can encode their frames together (see :func:`latent_batch`).
+    """
+    if path is not None:
+        return FrameEncoder.load(path)
+    if not _SHIPPED_ENCODER_CACHE:
+        _SHIPPED_ENCODER_CACHE.append(FrameEncoder.load(vae_module.shipped_paths()["encoder"]))
+    return _SHIPPED_ENCODER_CACHE[0]
+
+
+def _encoder_from(source) -> FrameEncoder:
+    """The encoder ``make("cheetah_pixels", vae=source)`` observes with."""
+    if source is None or isinstance(source, (str, os.PathLike)):
+        return load_encoder(source)
+    if isinstance(source, vae_module.VAE):
+        return source.frame_encoder()
+    if isinstance(source, FrameEncoder):
+        return source
+    raise ValueError(f"vae must be None (the shipped VAE), a weights file, a VAE or a "
+                     f"FrameEncoder, got {type(source).__name__}")
+
+
+def vae_fingerprint() -> str:
+    """The first 16 hex digits of the shipped encoder file's SHA-256.
+
+    Another VAE makes another task: ``tasks.version("cheetah_pixels", ...)`` appends this.
+    """
+    encoder_file = vae_module.shipped_paths()["encoder"]
+    return hashlib.sha256(encoder_file.read_bytes()).hexdigest()[:16]
+
+
+# ---- the observation ------------------------------------------------------------------------------
+
+class LatentObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Observe the VAE's latent code of the rendered frame instead of the joint readings.
+
+    After every reset and step the wrapped environment renders its 96x96 RGB frame and the
+    encoder (:class:`course_rl.vae.FrameEncoder`) turns it into ``(mean, log_var)``. The
+    observation is one reparameterised sample ``mean + exp(log_var / 2) * eps`` (``latent=
+    "sample"``, as the study did) or the mean (``latent="mean"``). ``eps ~ N(0, I)`` comes from
+    the environment's own generator, so a seeded episode is reproducible.
+
+    ``reset_frame`` and ``step_frame`` do the same but return the raw uint8 frame in place of
+    the observation; :func:`course_rl.training.run_episodes` uses them to encode the frames of
+    all its actors in one call (see :class:`LatentBatch`), with the same observations as
+    one-at-a-time encoding.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+
+    def __init__(self, env: gym.Env, encoder, latent: str = "sample"):
+        gym.utils.RecordConstructorArgs.__init__(self, encoder=encoder, latent=latent)
+        gym.Wrapper.__init__(self, env)
+        if latent not in ("sample", "mean"):
+            raise ValueError(f"latent must be 'sample' or 'mean', got {latent!r}")
+        self.encoder = encoder
+        self.latent = latent
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (encoder.latent_dim,),
+                                                np.float32)
+
+    def reset_frame(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Like ``reset`` but return the rendered uint8 frame instead of its latent code."""
+        _, info = self.env.reset(seed=seed, options=options)
+        return self.env.render(), info
+
+    def step_frame(self, action):
+        """Like ``step`` but return the rendered uint8 frame instead of its latent code."""
+        _, reward, terminated, truncated, info = self.env.step(action)
+        return self.env.render(), reward, terminated, truncated, info
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        frame, info = self.reset_frame(seed=seed, options=options)
+        return _latents(self.encoder, self.latent, frame[None], [self])[0], info
+
+    def step(self, action):
+        frame, reward, terminated, truncated, info = self.step_frame(action)
+        return (_latents(self.encoder, self.latent, frame[None], [self])[0], reward,
+                terminated, truncated, info)
+
+
+def _latents(encoder, latent: str, frames: np.ndarray, envs) -> np.ndarray:
+    """Latent observations of ``frames[k]``, rendered by ``envs[k]`` (one encoder call)."""
+    mean, log_var = encoder(frames)
+    if latent == "mean":
+        return mean
+    # each environment draws its own noise, so batching does not change any observation
+    noise = np.stack([env.unwrapped.np_random.standard_normal(encoder.latent_dim)
+                      for env in envs])
+    return latent_sample(mean, log_var, noise)
+
+
+class LatentBatch:
+    """Encode the frames of several :class:`LatentObservation` environments in one call.
+
+    Made by :func:`latent_batch`; all environments share one encoder and latent mode.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+
+    def __init__(self, envs):
+        self.envs = list(envs)
+        self.encoder = self.envs[0].encoder
+        self.latent = self.envs[0].latent
+        self.frame_shape = FRAME_SHAPE
+
+    def encode(self, frames: np.ndarray, rows) -> np.ndarray:
+        """Latent observations of ``frames[k]``, the frame of environment ``rows[k]``."""
+        if len(frames) == 0:
+            return np.zeros((0, self.encoder.latent_dim), np.float32)
+        return _latents(self.encoder, self.latent, frames, [self.envs[i] for i in rows])
+
+
+def latent_batch(envs) -> LatentBatch | None:
+    """A :class:`LatentBatch` if every env is a pixel task sharing one encoder, else ``None``.
+
+    (``make("cheetah_pixels")`` shares the shipped encoder between all its environments.)
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+    if not envs or not all(isinstance(env, LatentObservation) for env in envs):
+        return None
+    first = envs[0]
+    if any(env.encoder is not first.encoder or env.latent != first.latent for env in envs):
+        return None
+    return LatentBatch(envs)
+
+
+# ---- the task -------------------------------------------------------------------------------------
+
+def make_task(camera_env: Callable[..., gym.Env], vae=None, latent: str = "sample",
+              **kwargs: Any) -> LatentObservation:
+    """The pixel task on the environment ``camera_env(width=, height=, **kwargs)`` builds.
+
+    ``tasks.make("cheetah_pixels", vae=..., latent=...)`` calls this with a builder of the
+    capped half-cheetah whose camera is always on. ``vae``: ``None`` (the shipped VAE), a
+    weights file, a :class:`course_rl.vae.VAE` (a snapshot of its encoder is taken) or a
+    :class:`course_rl.vae.FrameEncoder`. ``latent``: ``"sample"`` (the study's) or ``"mean"``.
+    The frames are 96x96, the size the VAE reads: a ``width`` or ``height`` other than that is
+    refused.
+    """
+    height, width = FRAME_SHAPE[:2]
+    if kwargs.pop("width", width) != width or kwargs.pop("height", height) != height:
+        raise ValueError(f"the cheetah_pixels frames are {width}x{height}, the size its VAE "
+                         f"was trained on; pass no width or height (or exactly those)")
+    encoder = _encoder_from(vae)
+    return LatentObservation(camera_env(width=width, height=height, **kwargs), encoder, latent)
+
+
+# ---- training frames ------------------------------------------------------------------------------
+
+def collect_frames(n_frames: int, seed: int = 0, persistence: float = 0.931,
+                   keep_prob: float = 0.1, n_envs: int = 4, episode_steps: int = 500,
+                   progress: bool = True, verbose: bool = True) -> tuple[np.ndarray, dict]:
+    """Frames of a randomly moving half-cheetah, as the study gathered them for its VAE.
+
+    The study's random actor (:class:`course_rl.policy.PersistentRandomActor`) acts: every
+    actor keeps its action ``a ~ N(0, I)`` (clipped to [-1, 1]) for another step with
+    probability ``persistence`` and draws a new one otherwise (the study: 0.931, a new action
+    every 14.5 steps on average). ``n_envs`` pybullet half-cheetahs step in lockstep; after each
+    step each environment keeps its frame with probability ``keep_prob`` (rendering only the
+    kept ones), so consecutive kept frames are about ten steps apart. Episodes last
+    ``episode_steps`` steps (the pixel task's cap). Frames are 96x96 RGB from the tracking
+    camera, uint8.
+
+    Returns ``(frames, stats)``: ``frames`` is ``(n_frames, 96, 96, 3)`` uint8 in collection
+    order; ``stats`` has ``megabytes``, ``seconds``, ``env_steps`` and ``episodes``.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+    from tqdm.auto import tqdm
+
+    from .bullet_envs import HalfCheetahBulletEnv
+
+    if not (isinstance(n_frames, (int, np.integer)) and n_frames >= 1):
+        raise ValueError(f"n_frames must be a positive integer, got {n_frames!r}")
+    if not 0.0 < keep_prob <= 1.0:
+        raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob!r}")
+    rng = np.random.default_rng(seed)
+    actor = PersistentRandomActor(n_envs, (6,), persistence, rng)
+    envs = [HalfCheetahBulletEnv(render_mode="rgb_array", width=FRAME_SHAPE[1],
+                                 height=FRAME_SHAPE[0]) for _ in range(n_envs)]
+    frames = np.zeros((int(n_frames),) + FRAME_SHAPE, np.uint8)
+    kept = steps = episodes = 0
+    started = time.perf_counter()
+    try:
+        with tqdm(total=int(n_frames), disable=not progress, desc="frames", unit="frame") as bar:
+            while kept < n_frames:
+                for env in envs:
+                    env.reset(seed=int(rng.integers(2**31)))
+                episodes += n_envs
+                actor.reset()
+                for _ in range(episode_steps):
+                    actions = actor.act()
+                    keep = rng.random(n_envs) < keep_prob
+                    for i, env in enumerate(envs):
+                        env.step(actions[i])
+                        if keep[i] and kept < n_frames:
+                            frames[kept] = env.render()
+                            kept += 1
+                            bar.update(1)
+                    steps += n_envs
+                    if kept >= n_frames:
+                        break
+    finally:
+        for env in envs:
+            env.close()
+    stats = {"megabytes": frames.nbytes / 2**20, "seconds": time.perf_counter() - started,
+             "env_steps": steps, "episodes": episodes}
+    if verbose:
+        print(f"{n_frames} frames ({stats['megabytes']:.0f} MB as uint8) from {steps} steps of "
+              f"{episodes} episodes in {stats['seconds']:.0f} s")
+    return frames, stats
+
+
+# ---- speed ----------------------------------------------------------------------------------------
+
+def step_timings(envs, n_steps: int = 20, repeats: int = 3, seed: int = 0) -> dict[str, float]:
+    """Seconds per frame of each part of a pixel-task step, the best of ``repeats`` tries.
+
+    ``envs``: pixel-task environments sharing one encoder, e.g. ``[tasks.make("cheetah_pixels")
+    for _ in range(10)]``; they are reset with seeds 0, 1, ... and stepped ``n_steps`` times
+    with uniform random actions (drawn with ``seed``). Every entry is timed over
+    ``len(envs) * n_steps`` frames:
+
+    * ``"physics + render"``: ``step_frame`` of every environment, no encoding;
+    * ``"encoder alone, 1 frame per call"`` and ``"encoder alone, N frames per call"``
+      (N = ``len(envs)``): the encoder on frames already rendered;
+    * ``"full step, batched encoding"``: physics and render, then one encoder call for all
+      environments (what ``training.run_episodes`` does);
+    * ``"full step, one frame per call"``: each environment's own ``step``.
+
+    The best of several tries is kept because other programs on the machine can only slow a
+    try down. The first encoder call of each batch size (which traces the graph) is not timed.
+    """
+    batch = latent_batch(envs)
+    if batch is None:
+        raise ValueError("envs must be pixel-task environments sharing one encoder "
+                         "(tasks.make('cheetah_pixels'))")
+    if not (isinstance(n_steps, (int, np.integer)) and n_steps >= 1
+            and isinstance(repeats, (int, np.integer)) and repeats >= 1):
+        raise ValueError(f"n_steps and repeats must be positive integers, got {n_steps!r}, "
+                         f"{repeats!r}")
+    n_envs = len(envs)
+    actions = np.random.default_rng(seed).uniform(-1, 1, (n_steps,) + envs[0].action_space.shape)
+    encoder = batch.encoder
+    store = np.zeros((n_envs,) + FRAME_SHAPE, np.uint8)
+    for i, env in enumerate(envs):
+        store[i] = env.reset_frame(seed=i)[0]
+
+    def render_all(a):
+        for i, env in enumerate(envs):
+            store[i] = env.step_frame(a)[0]
+
+    def step_batched(a):
+        render_all(a)
+        batch.encode(store, range(n_envs))
+
+    def step_one_by_one(a):
+        for env in envs:
+            env.step(a)
+
+    def best(step, calls):
+        tries = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for k in range(calls):
+                step(actions[k % n_steps])
+            tries.append(time.perf_counter() - start)
+        return min(tries) / (n_envs * n_steps)
+
+    encoder(store), encoder(store[:1])  # the first call of a new batch size traces the graph
+    return {"physics + render": best(render_all, n_steps),
+            "encoder alone, 1 frame per call": best(lambda a: encoder(store[:1]), n_steps * n_envs),
+            f"encoder alone, {n_envs} frames per call": best(lambda a: encoder(store), n_steps),
+            "full step, batched encoding": best(step_batched, n_steps),
+            "full step, one frame per call": best(step_one_by_one, n_steps)}
