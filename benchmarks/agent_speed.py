@@ -105,7 +105,7 @@ def original_way_eval(agent, env, episodes, rng):
     return steps
 
 
-def main():
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="cheetah")
     parser.add_argument("--backend", default="pybullet")
@@ -114,7 +114,9 @@ def main():
     parser.add_argument("--actors", type=int, default=10)
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--eval-episodes", type=int, default=20)
-    args = parser.parse_args()
+    parser.add_argument("--raw-steps", type=int, default=20_000,
+                        help="steps of the raw environment-speed measurement")
+    args = parser.parse_args(argv)
 
     import tensorflow as tf
 
@@ -143,7 +145,7 @@ def main():
         tf.TensorSpec((1, mb), tf.float32)])
     original_way_cycle(agent, envs[:1], spec, minibatch_fn, rng)
 
-    raw = raw_steps_per_second(envs, 20_000)
+    raw = raw_steps_per_second(envs, args.raw_steps)
 
     start, steps, replays = time.perf_counter(), 0, []
     for _ in range(args.cycles):

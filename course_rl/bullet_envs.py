@@ -64,9 +64,8 @@ def suppress_c_output() -> Iterator[None]:
     ``contextlib.redirect_stdout``/``redirect_stderr`` cannot catch; this helper points both
     descriptors at ``os.devnull`` for the duration of the block (flushing Python's and C's
     buffers first and last). Python exceptions raised inside still propagate normally. If the
-    descriptors cannot be redirected, the block simply runs unchanged.
-
-    Taught in notebooks/01_tasks.ipynb.
+    descriptors cannot be redirected, the block simply runs unchanged. (The chapters import
+    pybullet and TensorFlow inside it.)
     """
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -113,8 +112,6 @@ def check_render_size(width: Any, height: Any) -> tuple[int, int]:
 
     Each must be a positive integer (bools are refused); otherwise a ``ValueError`` naming the
     bad value is raised.
-
-    Taught in notebooks/01_tasks.ipynb.
     """
     for label, value in (("width", width), ("height", height)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
@@ -277,8 +274,7 @@ class InvertedPendulumBulletEnv(_BulletEnv):
     * Time limit (registration): 1000 steps.
 
     Rendering (``render_mode="rgb_array"``): a fixed side view of the rail, cart and pole.
-
-    Taught in notebooks/01_tasks.ipynb.
+    (Chapter 1 builds it with ``tasks.make("cartpole")``.)
     """
 
     _model_file = "inverted_pendulum.xml"
@@ -385,7 +381,8 @@ class HalfCheetahBulletEnv(_BulletEnv):
     Rendering (``render_mode="rgb_array"``): a side view whose camera follows the torso's x
     position over a checkered ground, so the cheetah stays in frame however far it runs.
 
-    Taught in notebooks/01_tasks.ipynb.
+    Taught in notebooks/06_vision.ipynb (its camera; chapter 1 builds it with
+    ``tasks.make("cheetah")``).
     """
 
     _model_file = "half_cheetah.xml"
@@ -482,10 +479,7 @@ class HalfCheetahBulletEnv(_BulletEnv):
 
 
 def register_envs() -> None:
-    """Register both environments with gymnasium (does nothing if already registered).
-
-    Taught in notebooks/01_tasks.ipynb.
-    """
+    """Register both environments with gymnasium (does nothing if already registered)."""
     for env_id, entry_point in (
         (INVERTED_PENDULUM_ID, "course_rl.bullet_envs:InvertedPendulumBulletEnv"),
         (HALF_CHEETAH_ID, "course_rl.bullet_envs:HalfCheetahBulletEnv"),

@@ -11,7 +11,8 @@ everything the task adds to the half-cheetah:
 * :func:`latent_batch` / :class:`LatentBatch`, which encode the frames of many environments in
   one call (``training.run_episodes`` steps its actors this way);
 * :func:`vae_fingerprint`, which names the shipped encoder (runs record it in their task version);
-* :func:`collect_frames`, the frames of a randomly moving cheetah the VAE was trained on;
+* :func:`collect_frames`, the frames of a randomly moving cheetah the VAE was trained on, and
+  :func:`collect_states`, such frames beside the sensor readings of the same moments;
 * :func:`step_timings`, what a step of the task costs (rendering, encoding, batched or not).
 
 Only :mod:`course_rl.tasks` builds environments; it calls :func:`make_task` with a function
@@ -36,8 +37,8 @@ from . import vae as vae_module
 from .policy import PersistentRandomActor
 from .vae import IMAGE_SHAPE, FrameEncoder, latent_sample
 
-__all__ = ["FRAME_SHAPE", "LatentBatch", "LatentObservation", "collect_frames", "latent_batch",
-           "load_encoder", "make_task", "step_timings", "vae_fingerprint"]
+__all__ = ["FRAME_SHAPE", "LatentBatch", "LatentObservation", "collect_frames", "collect_states",
+           "latent_batch", "load_encoder", "make_task", "step_timings", "vae_fingerprint"]
 
 FRAME_SHAPE = IMAGE_SHAPE
 """``(96, 96, 3)``: the frames the camera renders and the VAE reads (uint8 RGB)."""
@@ -263,6 +264,49 @@ def collect_frames(n_frames: int, seed: int = 0, persistence: float = 0.931,
         print(f"{n_frames} frames ({stats['megabytes']:.0f} MB as uint8) from {steps} steps of "
               f"{episodes} episodes in {stats['seconds']:.0f} s")
     return frames, stats
+
+
+def collect_states(n_episodes: int, per_episode: int, seed: int = 0,
+                   persistence: float = 0.931) -> dict[str, np.ndarray]:
+    """Frames of the persistent random cheetah beside what its sensors read at the same moment.
+
+    ``n_episodes`` 500-step episodes of the study's random actor
+    (:class:`course_rl.policy.PersistentRandomActor`); in each, ``per_episode`` steps picked at
+    random after the first 20 are kept. Returns arrays with one row per kept step: ``frame``
+    (96x96 uint8, after the step), ``previous`` (the frame before it), ``obs`` (the 17 sensor
+    readings after the step), ``x`` (the torso's position along the track, m) and ``episode``.
+    The read-out experiment of chapter 6 asks how much of the sensors a VAE code recovers.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+    from .bullet_envs import HalfCheetahBulletEnv, pb
+
+    steps = 500
+    if not (isinstance(per_episode, (int, np.integer)) and 1 <= per_episode <= steps - 20):
+        raise ValueError(f"per_episode must be an integer in [1, {steps - 20}], got {per_episode!r}")
+    rng = np.random.default_rng(seed)
+    actor = PersistentRandomActor(1, (6,), persistence, rng)
+    env = HalfCheetahBulletEnv(render_mode="rgb_array", width=FRAME_SHAPE[1], height=FRAME_SHAPE[0])
+    out: dict[str, list] = {"frame": [], "previous": [], "obs": [], "x": [], "episode": []}
+    try:
+        for episode in range(n_episodes):
+            env.reset(seed=int(rng.integers(2**31)))
+            keep = set(rng.choice(np.arange(20, steps), per_episode, replace=False).tolist())
+            actor.reset()
+            for t in range(steps):
+                action = actor.act()[0]
+                if t in keep:
+                    out["previous"].append(env.render())
+                obs, *_ = env.step(action)
+                if t in keep:
+                    out["frame"].append(env.render())
+                    out["obs"].append(obs)
+                    out["x"].append(pb.getJointState(env.robot, env.rootx,
+                                                     physicsClientId=env.client)[0])
+                    out["episode"].append(episode)
+    finally:
+        env.close()
+    return {k: np.array(v) for k, v in out.items()}
 
 
 # ---- speed ----------------------------------------------------------------------------------------

@@ -24,8 +24,7 @@ from scipy import stats as st
 
 from . import results
 from . import stats
-# A run's curves are read by ``results``, which owns the run format; chapters 5 and 6 still
-# call them as ``plots.eval_series`` and ``plots.cycle_series``.
+# A run's curves are read by ``results``, which owns the run format.
 from .results import cycle_series, eval_series, running_mean  # noqa: F401
 
 
@@ -51,6 +50,23 @@ def _mean_band(ax, curves, color, label=None, individual=True) -> None:
         ax.fill_between(x, mean - half, mean + half, color=color, alpha=0.2, lw=0)
 
 
+def mean_band(ax, runs, color: str, label: str | None = None, key: str = "eval",
+              scale: float = 1.0, individual: bool = True) -> None:
+    """Draw the mean curve of ``runs`` on ``ax`` with its 95% t-band (two runs or more).
+
+    ``key`` "eval": greedy return at each evaluation; "train": on-policy return per cycle.
+    ``scale`` multiplies the returns (e.g. 0.5 to set 1000-step episodes beside 500-step ones);
+    ``individual`` also draws each run faintly. Taught in notebooks/06_vision.ipynb.
+    """
+    if key not in ("eval", "train"):
+        raise ValueError(f"key={key!r}: choose 'eval' or 'train'")
+    series = eval_series if key == "eval" else cycle_series
+    curves = [(x, scale * y) for x, y in (series(r) for r in runs)]
+    if not curves:
+        raise ValueError("no runs to draw")
+    _mean_band(ax, curves, color, label, individual)
+
+
 def _runs_label(runs) -> str:
     name = runs[0].experiment if isinstance(runs[0], results.Run) else "run"
     return f"{name} ({len(runs)} run{'s' if len(runs) != 1 else ''})"
@@ -58,13 +74,15 @@ def _runs_label(runs) -> str:
 
 # ---- figures -------------------------------------------------------------------------------------
 
-def training_curves(runs, title: str | None = None, axes=None, color: str = "C0") -> Figure:
+def training_curves(runs, title: str | None = None, axes=None, color: str = "C0",
+                    extra=()) -> Figure:
     """The original study's four panels for one experiment's runs.
 
     (1) on-policy return per cycle, (2) greedy return at each evaluation, (3) value loss
     (RMSE) per cycle, (4) mean policy objective per cycle; one-actor runs are smoothed over
     100 episodes. Pass ``axes`` (four axes, e.g. from an earlier call's ``fig.axes``) to redraw
-    in place, as a live plot does: they are cleared first.
+    in place, as a live plot does: they are cleared first. Runs in ``extra`` (e.g. interrupted
+    ones, left out of the mean) are drawn dashed in grey.
 
     Taught in notebooks/05_results.ipynb.
     """
@@ -76,10 +94,10 @@ def training_curves(runs, title: str | None = None, axes=None, color: str = "C0"
         axes = fig.subplots(2, 2, sharex=True)
     axes = np.asarray(axes).ravel()
     fig = axes[0].figure
-    smooth = " (running mean of 100)" if results.arrays_of(runs[0])["training_episode_returns"].shape[1] == 1 else ""
+    smooth = "\n(running mean of 100)" if results.arrays_of(runs[0])["training_episode_returns"].shape[1] == 1 else ""
     panels = [
         ("train", f"on-policy return{smooth}"),
-        ("eval", "greedy return (mean of an evaluation)"),
+        ("eval", "greedy return\n(mean of an evaluation)"),
         ("value_rmse", f"value loss RMSE{smooth}"),
         ("mean_objective", f"mean objective{smooth}"),
     ]
@@ -87,6 +105,8 @@ def training_curves(runs, title: str | None = None, axes=None, color: str = "C0"
         ax.clear()
         series = eval_series if key == "eval" else lambda r, k=key: cycle_series(r, k)
         _mean_band(ax, [series(r) for r in runs], color)
+        for run in extra:
+            ax.plot(*series(run), color="dimgrey", ls="--", lw=1)
         ax.set_ylabel(ylabel, fontsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[2:]:
@@ -168,6 +188,112 @@ def compare_curves(groups: dict, key: str = "eval", title: str | None = None) ->
     return fig
 
 
+def image_grid(images, titles=None, ncols: int | None = None, size: float = 1.2,
+               title: str | None = None, cmap: str | None = None) -> Figure:
+    """A grid of images without axes: uint8 RGB frames, or 2-d maps drawn with ``cmap``.
+
+    ``ncols`` images per row (default: all in one row), each ``size`` inches wide, with an
+    optional title over each (``titles``) and over the grid (``title``).
+    Taught in notebooks/06_vision.ipynb.
+    """
+    images = list(images)
+    if not images:
+        raise ValueError("no images to show")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"{len(titles)} titles for {len(images)} images")
+    ncols = ncols or len(images)
+    nrows = -(-len(images) // ncols)
+    fig = Figure(figsize=(size * ncols, size * nrows + 0.3 * bool(title)), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(images):
+            ax.axis("off")
+            continue
+        ax.imshow(images[k], interpolation="nearest", cmap=cmap)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_color("0.8")
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+# ---- the persistence x entropy-weight sweep --------------------------------------------------------
+
+def sweep_heatmap(ax, scores, persistences, entropy_weights, counts=None,
+                  label: str = "mean score"):
+    """Draw a grid of scores (rows: persistences, columns: entropy weights) as a heatmap.
+
+    ``scores[i, j]`` is the mean score at ``(persistences[i], entropy_weights[j])``, NaN where
+    no run was computed (drawn grey, "n/a"); ``counts[i, j]`` (optional) is printed under each
+    score as the number of runs. Returns the image (for a colour bar of its own).
+    Taught in notebooks/05_results.ipynb.
+    """
+    from matplotlib import colormaps
+
+    scores = np.asarray(scores, np.float64)
+    if scores.shape != (len(persistences), len(entropy_weights)):
+        raise ValueError(f"scores of shape {scores.shape} for {len(persistences)} persistences "
+                         f"and {len(entropy_weights)} entropy weights")
+    finite = scores[np.isfinite(scores)]
+    low, high = (finite.min(), max(finite.max(), finite.min() + 1)) if finite.size else (0, 1)
+    image = ax.imshow(np.ma.masked_invalid(scores), origin="lower", aspect="auto", vmin=low,
+                      vmax=high, cmap=colormaps["viridis"].with_extremes(bad="lightgrey"))
+    ax.figure.colorbar(image, ax=ax, label=label)
+    middle = finite.mean() if finite.size else 0.0
+    for i, j in np.ndindex(scores.shape):
+        value = scores[i, j]
+        if np.isnan(value):
+            ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="dimgrey")
+            continue
+        text = f"{value:.0f}" + (f"\n(n={int(counts[i][j])})" if counts is not None else "")
+        ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                color="black" if value > middle else "white")
+    ax.set_xticks(range(len(entropy_weights)), [f"{b:g}" for b in entropy_weights])
+    ax.set_yticks(range(len(persistences)), [f"{p:g}" for p in persistences])
+    ax.set_xlabel("entropy weight β")
+    ax.set_ylabel("persistence p")
+    return image
+
+
+def sweep_figure(points: dict, persistences, entropy_weights,
+                 ylim: tuple[float, float] | None = None) -> Figure:
+    """The sweep at a glance: the mean score of each grid point as a heatmap (left), and the
+    same means with their 95% t-intervals against the persistence, one line per entropy
+    weight (right).
+
+    ``points``: ``{(persistence, entropy_weight): runs}`` (``widgets.find_sweep``); grid points
+    without runs are left grey. ``ylim``: the right panel's y-range.
+    Taught in notebooks/05_results.ipynb.
+    """
+    if not points:
+        raise ValueError("no sweep points to draw")
+    table = {key: stats.describe(stats.best_returns(runs)) for key, runs in points.items()}
+    P, B = list(persistences), list(entropy_weights)
+    scores = np.array([[table[(p, b)].mean if (p, b) in table else np.nan for b in B] for p in P])
+    counts = np.array([[table[(p, b)].n if (p, b) in table else 0 for b in B] for p in P])
+    fig = Figure(figsize=(9, 3.6), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=(1, 1.4))
+    sweep_heatmap(left, scores, P, B, counts)
+    for j, b in enumerate(B):
+        rows = [(i, table[(p, b)]) for i, p in enumerate(P) if (p, b) in table]
+        if rows:
+            x = np.array([i for i, _ in rows]) + 0.08 * (j - 1)
+            mean = np.array([d.mean for _, d in rows])
+            half = np.array([d.ci_high - d.mean if d.n > 1 else 0 for _, d in rows])
+            right.errorbar(x, mean, yerr=half, marker="o", capsize=3, label=f"β = {b:g}")
+    right.set(xticks=range(len(P)), xticklabels=[f"{p:g}" for p in P], xlabel="persistence p",
+              ylabel="mean score (95% CI)", title="score of the grid points")
+    if ylim is not None:
+        right.set_ylim(*ylim)
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8)
+    return fig
+
+
 # ---- all figures of a results folder -------------------------------------------------------------
 
 def _original_runs(experiment: str) -> list:
@@ -183,7 +309,7 @@ def write_figures(root, experiments, backend: str, out_dir) -> list[Path]:
 
     ``<exp>-curves.png`` per experiment, ``<exp>-vs-original.png`` where the original study
     has runs of it, and ``<task>-violin.png`` per task with both reinforce-* and a2c-* runs.
-    Returns the written paths. Taught in notebooks/05_results.ipynb.
+    Returns the written paths. Behind ``course-rl plot``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Discounted returns, value targets and advantages of an episode (a ``Trajectory``).
 
 Taught in notebooks/03_reinforce.ipynb (Monte-Carlo returns) and notebooks/04_a2c.ipynb
-(n-step bootstrapped targets).
+(n-step bootstrapped targets and GAE).
 """
 
 from __future__ import annotations

@@ -76,6 +76,85 @@ def compare(a, b, seed: int = 0) -> Comparison:
                       float(boot.confidence_interval.low), float(boot.confidence_interval.high))
 
 
+MIN_RUNS = 5
+"""Fewest runs per group :func:`versus` compares: a bootstrap over fewer seeds understates the
+uncertainty."""
+
+
+def versus(label: str, a, b, min_runs: int = MIN_RUNS) -> str:
+    """One line on ``mean(a) - mean(b)``: the difference, its bootstrap 95% interval, Welch's p,
+    and what they show together.
+
+    A difference is called "higher" or "lower" only when the interval excludes 0 *and* p < 0.05;
+    "weakly" when only one of the two says so; otherwise "no difference shown". With fewer than
+    ``min_runs`` values in a group the line says that the comparison waits for more runs.
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if min(a.size, b.size) < min_runs:
+        return f"{label}: {a.size} and {b.size} runs; a comparison waits for {min_runs} of each"
+    c = compare(a, b)
+    direction = "higher" if c.difference > 0 else "lower"
+    if c.interval_excludes_zero and c.welch_p < 0.05:
+        verdict = f"{direction} (the interval excludes 0 and p < 0.05)"
+    elif c.interval_excludes_zero:
+        verdict = f"weakly {direction} (the interval excludes 0, but p >= 0.05)"
+    elif c.welch_p < 0.05:
+        verdict = f"weakly {direction} (p < 0.05, but the interval includes 0)"
+    else:
+        verdict = "no difference shown (the interval includes 0)"
+    return (f"{label} = {c.difference:+.1f}, bootstrap 95% CI [{c.bootstrap_low:+.1f}, "
+            f"{c.bootstrap_high:+.1f}], Welch p = {c.welch_p:.3g}: {verdict}")
+
+
+def evaluation_summary(runs) -> dict[str, float]:
+    """Means over ``runs`` of each run's ``first``, ``last``, ``average`` and ``best`` greedy
+    evaluation (the mean return of an evaluation round). ``best`` is the score.
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no runs to summarise")
+    curves = [results.eval_series(r)[1] for r in runs]
+    return {name: float(np.mean([f(y) for y in curves]))
+            for name, f in (("first", lambda y: y[0]), ("last", lambda y: y[-1]),
+                            ("average", np.mean), ("best", np.max))}
+
+
+def cross_validated_r2(inputs, targets, groups, folds: int = 5) -> np.ndarray:
+    """Held-out R^2 of a linear least-squares read-out of ``targets`` from ``inputs``, per column.
+
+    The samples are split into ``folds`` by ``groups % folds`` (e.g. the episode a sample
+    comes from, so that no fold is fitted on the neighbours of the samples it predicts); each
+    fold is predicted by the least-squares fit (with an intercept) to the other folds. R^2 is
+    ``1 - SSE / SST`` of those held-out predictions: 1 is perfect, 0 is no better than the
+    mean, below 0 is worse.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+    x = np.asarray(inputs, np.float64)
+    y = np.asarray(targets, np.float64)
+    groups = np.asarray(groups)
+    if x.ndim != 2 or y.ndim not in (1, 2) or len(x) != len(y) or len(groups) != len(x):
+        raise ValueError(f"inputs (n, k), targets (n,) or (n, m) and groups (n,) must have one "
+                         f"row per sample, got {x.shape}, {y.shape}, {groups.shape}")
+    column = y.ndim == 1
+    y = y.reshape(len(y), -1)
+    design = np.c_[x, np.ones(len(x))]
+    predicted = np.zeros_like(y)
+    for fold in range(folds):
+        test = groups % folds == fold
+        if test.all() or not test.any():
+            raise ValueError(f"fold {fold} of {folds} (groups % {folds}) holds "
+                             f"{'every' if test.all() else 'no'} sample; use more groups")
+        weights, *_ = np.linalg.lstsq(design[~test], y[~test], rcond=None)
+        predicted[test] = design[test] @ weights
+    r2 = 1 - ((y - predicted) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)
+    return r2[0] if column else r2
+
+
 def best_returns(runs) -> np.ndarray:
     """Each run's best greedy 100-episode mean (the original's score); runs of different task
     versions are refused (``results.require_one_task_version``)."""

@@ -82,7 +82,7 @@ class TaskSpec:
         score_kind: ``"length"`` (score = episode length) or ``"reward_sum"``.
         backends: the physics backends the task runs on (a subset of :data:`BACKENDS`).
 
-    Taught in notebooks/01_tasks.ipynb.
+    Chapter 1 (notebooks/01_tasks.ipynb) reads them from :data:`TASKS`.
     """
 
     name: str

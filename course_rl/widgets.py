@@ -503,21 +503,8 @@ class SweepExplorer:
 
     def _draw_heatmap(self) -> None:
         ax = self.ax_grid
-        finite = self.best[np.isfinite(self.best)]
-        from matplotlib import colormaps
-        image = ax.imshow(np.ma.masked_invalid(self.best), origin="lower", aspect="auto",
-                          cmap=colormaps["viridis"].with_extremes(bad="lightgrey"),
-                          vmin=finite.min(), vmax=max(finite.max(), finite.min() + 1))
-        self.fig.colorbar(image, ax=ax, label="mean best greedy return")
-        for i, j in np.ndindex(self.best.shape):
-            value = self.best[i, j]
-            text = "n/a" if np.isnan(value) else f"{value:.0f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="white" if np.isnan(value) or value < finite.mean() else "black")
-        ax.set_xticks(range(len(self.entropy_weights)), [f"{b:g}" for b in self.entropy_weights])
-        ax.set_yticks(range(len(self.persistences)), [f"{p:g}" for p in self.persistences])
-        ax.set_xlabel("entropy weight β")
-        ax.set_ylabel("persistence p")
+        plots.sweep_heatmap(ax, self.best, self.persistences, self.entropy_weights,
+                            label="mean best greedy return")
         ax.set_title("all grid points", fontsize=10)
         from matplotlib.patches import Rectangle
         self.marker = ax.add_patch(Rectangle((-0.5, -0.5), 1, 1, fill=False, edgecolor="red", lw=2.5))

@@ -1,24 +1,27 @@
 """Convert the original study's traces (../shared/seed/original_results) into package data.
 
-Usage: python scripts/import_original_results.py SOURCE_DIR
+Usage: python scripts/import_original_results.py SOURCE_DIR [--out FOLDER]
 
-Writes course_rl/data/original/<experiment>-seed<N>.npz with a ``format`` tag, the
-experiment names of course_rl.config and ``best_eval_return`` for ``best_100_episode_return``.
-The data are the original study's (A. Leite, "continuous-rl-exploration", 2022).
+Writes course_rl/data/original/<experiment>-seed<N>.npz (or FOLDER/...) with a ``format`` tag,
+the experiment names of course_rl.config and ``best_eval_return`` for
+``best_100_episode_return``. The data are the original study's (A. Leite,
+"continuous-rl-exploration", 2022).
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
+
+PACKAGE_DATA = Path(__file__).resolve().parents[1] / "course_rl" / "data" / "original"
 
 NAMES = {"REINFORCE-cartpole": "reinforce-cartpole", "A2C-cartpole": "a2c-cartpole",
          "REINFORCE-cheetah": "reinforce-cheetah", "A2C-cheetah": "a2c-cheetah",
          "REINFORCE-cheetahVAE": "reinforce-cheetah-pixels", "A2C-cheetahVAE": "a2c-cheetah-pixels"}
 
 
-def main(source: str) -> None:
-    out = Path(__file__).resolve().parents[1] / "course_rl" / "data" / "original"
+def main(source: str, out: Path = PACKAGE_DATA) -> None:
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for f in sorted(Path(source).glob("*.npz")):
         condition, seed = f.stem.rsplit("-", 1)
@@ -36,4 +39,9 @@ def main(source: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", help="folder of the original's <condition>-<seed>.npz traces")
+    parser.add_argument("--out", default=str(PACKAGE_DATA),
+                        help="where to write (default: the package's data/original)")
+    args = parser.parse_args()
+    main(args.source, Path(args.out))

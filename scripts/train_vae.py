@@ -4,8 +4,8 @@
     python scripts/train_vae.py --continue --minutes 30                # more training
     python scripts/train_vae.py --frames-file /tmp/frames.npy ...      # reuse collected frames
 
-Frames: ``vae.collect_frames(n, seed=0)`` (random persistent actions, 10% of frames kept),
-shuffled with seed 15; the first 1000 are held out for validation. The script writes
+Frames: ``pixels.collect_frames(n, seed=0)`` (random persistent actions, 10% of frames kept),
+shuffled with seed 15; the first 1000 (``--validation``) are held out for validation. The script writes
 ``cheetah_encoder.npz`` (float32), ``cheetah_decoder.npz`` (float16) and
 ``cheetah_history.npz`` (per-step loss terms and probe cosine similarity, with an ``info_json``
 record of how they were made); ``--continue`` starts from the shipped weights and appends to
@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 try:
-    from course_rl import results, vae
+    from course_rl import files, pixels, vae
 except ImportError:  # running from a source checkout without installing the package
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from course_rl import results, vae
+    from course_rl import files, pixels, vae
 
 KEYS = ("loss", "reconstruction", "kl", "mse", "probe_cosine", "epoch")
 
@@ -61,17 +61,23 @@ def main() -> None:
                         help="start from the shipped VAE and append to its history")
     parser.add_argument("--out", default=str(vae.shipped_paths()["encoder"].parent))
     parser.add_argument("--png", default=None, help="write reconstructions of held-out frames here")
+    parser.add_argument("--validation", type=int, default=1000, help="frames held out")
+    parser.add_argument("--no-xla", dest="xla", action="store_false",
+                        help="do not compile the training step with XLA (for a handful of steps)")
     args = parser.parse_args()
 
     path = Path(args.frames_file) if args.frames_file else None
     if path is not None and path.exists():
         frames = np.load(path)
     else:
-        frames, _ = vae.collect_frames(args.frames, seed=0)
+        frames, _ = pixels.collect_frames(args.frames, seed=0)
         if path is not None:
             np.save(path, frames)
     frames = frames[np.random.default_rng(15).permutation(len(frames))]
-    validation, train = frames[:1000], frames[1000:]
+    if not 0 < args.validation < len(frames):
+        parser.error(f"--validation must be between 1 and the number of frames - 1 "
+                     f"({len(frames) - 1}), got {args.validation}")
+    validation, train = frames[:args.validation], frames[args.validation:]
     probe = train[:10]
     # the probe's reference embedding is always the untrained VAE's (seed 0)
     reference = vae.VAE(seed=0).encode_mean(probe)
@@ -97,7 +103,7 @@ def main() -> None:
         for steps in (1, 5):
             trial = model.train(train, epochs=1, batch_size=args.batch_size,
                                 seed=args.seed + 1000 + steps, probe=probe, reference=reference,
-                                max_steps=steps, progress=False)
+                                max_steps=steps, progress=False, jit_compile=args.xla)
             before = {k: np.concatenate([before[k], trial[k] + (first_epoch if k == "epoch" else 0)])
                       for k in KEYS}
             trial_seconds += float(trial["seconds"])
@@ -105,7 +111,8 @@ def main() -> None:
         max_steps = max(1, int((args.minutes * 60 - trial_seconds) / (trial["seconds"] / 5)))
     started = time.perf_counter()
     history = model.train(train, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                          probe=probe, reference=reference, max_steps=max_steps)
+                          probe=probe, reference=reference, max_steps=max_steps,
+                          jit_compile=args.xla)
     seconds = time.perf_counter() - started
     merged = {k: np.concatenate([before[k], history[k] + (first_epoch if k == "epoch" else 0)])
               for k in KEYS}
@@ -127,7 +134,7 @@ def main() -> None:
     out = Path(args.out)
     model.save(out / vae.SHIPPED_ENCODER, parts=("encoder",))
     model.save(out / vae.SHIPPED_DECODER, parts=("decoder",), decoder_dtype="float16")
-    results.save_npz(out / vae.SHIPPED_HISTORY, {**merged, "info_json": json.dumps(info)})
+    files.save_npz(out / vae.SHIPPED_HISTORY, {**merged, "info_json": json.dumps(info)})
     if args.png:
         import imageio.v2 as imageio
         shown = validation[:8]

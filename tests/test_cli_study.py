@@ -1,5 +1,6 @@
 """The command line and studies: real (tiny) runs, joblib workers and a local Ray instance."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -56,13 +57,19 @@ def test_train_writes_a_run_folder(tmp_path):
 def test_summary_prints_the_original_table():
     out = run_cli("summary", "--root", str(results.shipped_root()))
     assert out.returncode == 0, out.stderr
-    rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
+    lines = out.stdout.splitlines()
+    header = re.split(r"\s{2,}", lines[0].strip())
+    column = header.index("original (n)")
+    cells = {line.split()[0]: re.split(r"\s{2,}", line.strip()) for line in lines[2:-1]}
     # the original study's printed result stands beside our reinforce-cartpole runs
-    assert "814.14 +/- 226.46 (20)" in rows["reinforce-cartpole"]
-    for name, line in rows.items():  # improved / defect variants are set beside their parent
-        for suffix in ("-improved", "-defect1"):
-            if name.endswith(suffix) and "(" in line:
-                assert name.removesuffix(suffix) in line
+    assert cells["reinforce-cartpole"][column] == "814.14 +/- 226.46 (20)"
+    # an improved or defect variant is set beside its parent's original, which it names
+    variants = [name for name in cells if name.endswith(("-improved", "-defect1"))]
+    assert {"reinforce-cartpole-improved", "reinforce-cartpole-defect1",
+            "a2c-cheetah-improved"} <= set(variants)
+    for name in variants:
+        parent = name.removesuffix("-improved").removesuffix("-defect1")
+        assert cells[name][column] == f"{cells[parent][column]} {parent}", name
 
 
 def test_summary_on_mujoco_has_no_original_column(tmp_path):
@@ -83,11 +90,20 @@ def test_parse_seeds():
 def test_study_with_two_workers_skips_finished_runs(tmp_path):
     first = run_study(TINY, [0, 1, 2], root=tmp_path, workers=2, progress=False)
     assert [s["seed"] for s in first] == [0, 1, 2]
+    files = sorted(tmp_path.glob("tiny/pybullet/seed-*/*"))
+    assert len(files) >= 9  # config.json, trace.npz and the policy weights of each seed
+    written = {f: f.stat().st_mtime_ns for f in files}
+    wall_times = [float(r["wall_time"]) for r in results.load_runs(tmp_path, "tiny", "pybullet")]
+    # a recomputed run would rewrite its files with the same numbers (same seed): only their
+    # modification times and the recorded wall times tell a skipped run from a recomputed one
     again = run_study(TINY, [0, 1, 2], root=tmp_path, workers=2, progress=False)
     for a, b in zip(first, again):
         assert a["best_eval_return"] == b["best_eval_return"]
+    assert sorted(tmp_path.glob("tiny/pybullet/seed-*/*")) == files
+    assert {f: f.stat().st_mtime_ns for f in files} == written
     runs = results.load_runs(tmp_path, "tiny", "pybullet")
     assert [r.seed for r in runs] == [0, 1, 2]
+    assert [float(r["wall_time"]) for r in runs] == wall_times
     # same seed, same run, whichever worker ran it
     single = run_study(TINY, [1], root=tmp_path / "single", workers=1, progress=False)
     np.testing.assert_array_equal(results.load_runs(tmp_path / "single", "tiny")[0]["eval_episode_returns"],

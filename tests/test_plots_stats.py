@@ -241,3 +241,111 @@ def test_statistics_refuse_runs_of_different_task_versions(tmp_path, monkeypatch
     row = next(r for r in stats.summary_table(tmp_path, ["a2c-cheetah"]).splitlines()
                if r.startswith("a2c-cheetah"))
     assert row.split()[1] == "1" and row.split()[-1] == "v2"
+
+
+# ---- helpers the chapters call -------------------------------------------------------------------
+
+def test_versus_states_the_difference_and_what_it_shows():
+    rng = np.random.default_rng(1)
+    low, high = rng.normal(10, 1, 8), rng.normal(20, 1, 8)
+    c = stats.compare(high, low)
+    line = stats.versus("high - low", high, low)
+    assert line == (f"high - low = {c.difference:+.1f}, bootstrap 95% CI [{c.bootstrap_low:+.1f}, "
+                    f"{c.bootstrap_high:+.1f}], Welch p = {c.welch_p:.3g}: higher (the interval "
+                    f"excludes 0 and p < 0.05)")
+    assert stats.versus("x", low, high).endswith(": lower (the interval excludes 0 and p < 0.05)")
+    same = rng.normal(10, 1, 8)
+    assert stats.compare(same, low).welch_p > 0.05
+    assert stats.versus("x", same, low).endswith("no difference shown (the interval includes 0)")
+    assert stats.versus("few", low[:4], high) == ("few: 4 and 8 runs; a comparison waits for 5 "
+                                                  "of each")
+
+
+def test_evaluation_summary_averages_each_runs_first_last_mean_and_best():
+    def run(evals):
+        evals = np.asarray(evals, np.float64)
+        return {"eval_episode_returns": np.repeat(evals[:, None], 3, axis=1),
+                "eval_episode_numbers": np.arange(len(evals)) * 50.0,
+                "training_episode_returns": np.zeros((len(evals), 1))}
+    summary = stats.evaluation_summary([run([1, 5, 2]), run([3, 3, 9, 0])])
+    assert summary == pytest.approx({"first": 2.0, "last": 1.0, "average": (8 / 3 + 15 / 4) / 2,
+                                     "best": 7.0})
+    with pytest.raises(ValueError, match="no runs"):
+        stats.evaluation_summary([])
+
+
+def test_cross_validated_r2_against_fits_written_out():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(60, 3))
+    groups = np.repeat(np.arange(12), 5)
+    exact = x @ [1.0, -2.0, 0.5] + 3.0
+    noisy = exact + rng.normal(size=60)
+    r2 = stats.cross_validated_r2(x, np.c_[exact, noisy, rng.normal(size=60)], groups)
+    assert r2[0] == pytest.approx(1.0)
+    # the noisy column by hand: normal equations on four fifths, predict the fifth
+    design = np.c_[np.ones(60), x]
+    predicted = np.zeros(60)
+    for fold in range(5):
+        test = groups % 5 == fold
+        a, b = design[~test], noisy[~test]
+        predicted[test] = design[test] @ np.linalg.solve(a.T @ a, a.T @ b)
+    expected = 1 - np.sum((noisy - predicted) ** 2) / np.sum((noisy - noisy.mean()) ** 2)
+    assert r2[1] == pytest.approx(expected, rel=1e-10)
+    assert r2[2] < 0.1  # pure noise: no better than its mean
+    assert stats.cross_validated_r2(x, exact, groups) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="fold"):
+        stats.cross_validated_r2(x, exact, np.zeros(60, int))
+
+
+def test_mean_band_is_the_t_interval_of_the_mean(original):
+    runs = original["a2c-cheetah"][:3]
+    fig = Figure()
+    ax = fig.subplots()
+    plots.mean_band(ax, runs, "C0", label="three", scale=0.5, individual=False)
+    curves = np.stack([0.5 * r["eval_episode_returns"].mean(axis=1) for r in runs])
+    half = st.t.ppf(0.975, 2) * curves.std(axis=0, ddof=1) / np.sqrt(3)
+    (line,) = ax.get_lines()
+    np.testing.assert_allclose(line.get_ydata(), curves.mean(axis=0))
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    np.testing.assert_allclose(band.max(), (curves.mean(axis=0) + half).max())
+    np.testing.assert_allclose(band.min(), (curves.mean(axis=0) - half).min())
+    with pytest.raises(ValueError, match="key"):
+        plots.mean_band(ax, runs, "C0", key="value")
+
+
+def test_training_curves_draw_extra_runs_dashed(original):
+    runs = original["reinforce-cheetah"]
+    complete = stats.complete_runs(runs)
+    extra = [r for r in runs if r not in complete]
+    fig = plots.training_curves(complete, extra=extra)
+    for ax in fig.axes:
+        dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+        assert len(dashed) == len(extra) == 2
+        assert len(ax.get_lines()) == len(complete) + 1 + len(extra)
+
+
+def test_image_grid_places_every_image_with_its_title():
+    frames = np.zeros((5, 8, 8, 3), np.uint8)
+    fig = plots.image_grid(frames, [f"f{k}" for k in range(5)], ncols=3, title="five")
+    assert len(fig.axes) == 6 and not fig.axes[5].axison
+    assert [ax.get_title() for ax in fig.axes[:5]] == ["f0", "f1", "f2", "f3", "f4"]
+    maps = plots.image_grid(np.ones((2, 4, 4)), cmap="magma")
+    assert maps.axes[0].images[0].get_cmap().name == "magma"
+    with pytest.raises(ValueError, match="2 titles for 5 images"):
+        plots.image_grid(frames, ["a", "b"])
+
+
+def test_sweep_figure_shows_each_points_mean_and_t_interval(original):
+    runs = original["a2c-cartpole"]
+    points = {(0.0, 0.05): runs[:3], (0.9, 0.05): runs[3:5], (0.9, 0.2): runs[5:6]}
+    fig = plots.sweep_figure(points, [0.0, 0.9], [0.05, 0.2], ylim=(0, 1050))
+    heat, bars, _ = fig.axes  # the heatmap, the means with their intervals, the colour bar
+    texts = {(t.get_position()): t.get_text() for t in heat.texts}
+    d = stats.describe(stats.best_returns(runs[:3]))
+    assert texts[(0, 0)] == f"{d.mean:.0f}\n(n=3)" and texts[(1, 0)] == "n/a"
+    assert heat.images[0].get_array().mask.tolist() == [[False, True], [False, False]]
+    # the error bar of (0, 0.05) is the package's t-interval of its three scores
+    first = bars.containers[0]  # beta = 0.05: persistences 0 and 0.9
+    _, caps, _ = first
+    assert caps[1].get_ydata()[0] == pytest.approx(d.ci_high)
+    assert bars.get_ylim() == (0, 1050)

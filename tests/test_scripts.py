@@ -1,0 +1,98 @@
+"""Every script in benchmarks/ and scripts/ runs: a tiny run of each, started as a user would.
+
+A change that breaks a script fails here. A new script needs an entry in ``SMOKE`` (arguments
+for a run of a few seconds, and a word its output must contain), a test of its own below
+(listed in ``TESTED_BELOW``) or a reason in ``SKIPPED``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = ("benchmarks", "scripts")
+
+SMOKE = {  # script: (arguments, a word of its output)
+    "benchmarks/env_speed.py": (["--steps", "30", "--pixel-steps", "3"], "cheetah_pixels"),
+    "benchmarks/agent_speed.py": (["--task", "cartpole", "--experiment", "a2c-cartpole",
+                                   "--actors", "2", "--cycles", "1", "--eval-episodes", "2",
+                                   "--raw-steps", "100"], "projected full a2c-cartpole"),
+    "benchmarks/pixel_speed.py": (["--envs", "2", "--steps", "2", "--episode-steps", "3"],
+                                  "projected reinforce-cheetah-pixels"),
+    "benchmarks/study_speed.py": (["--experiment", "reinforce-cartpole", "--episodes", "2",
+                                   "--seeds", "2", "--workers", "2"], "speed-up of 2 workers"),
+    "scripts/spread_probe.py": (["reinforce-cartpole", "--at", "1,2"], "episode     2"),
+}
+TESTED_BELOW = ("scripts/import_original_results.py", "scripts/train_vae.py")
+SKIPPED = {
+    "scripts/record_pybullet_gym_reference.py":
+        "runs the original pybullet-gym, which needs the old gym in a virtual environment of "
+        "its own (see the script's docstring); its output is checked in as test data",
+}
+
+
+def run_script(script: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``python <script> <args>`` from the repository root, with this checkout's package."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+def test_every_script_is_smoke_tested_or_excused():
+    found = {f"{folder}/{p.name}" for folder in FOLDERS for p in (ROOT / folder).iterdir()
+             if p.is_file() and p.suffix not in (".md", ".txt")}
+    tested = set(SMOKE) | set(TESTED_BELOW)
+    forgotten = sorted(found - tested - set(SKIPPED))
+    assert forgotten == [], (f"{forgotten}: add a smoke test to tests/test_scripts.py (SMOKE) "
+                             f"or a reason to skip it (SKIPPED)")
+    assert sorted(tested - found) == []  # an entry for a script that is gone
+    assert not tested & set(SKIPPED)
+
+
+@pytest.mark.parametrize("script", sorted(SMOKE))
+def test_script_runs(script):
+    args, expected = SMOKE[script]
+    out = run_script(script, *args)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert expected in out.stdout, out.stdout
+
+
+def test_import_original_results_converts_the_originals_files(tmp_path):
+    """A file in the original's format, made from a shipped one, converts back to that file."""
+    shipped = ROOT / "course_rl" / "data" / "original" / "a2c-cartpole-seed3.npz"
+    with np.load(shipped) as d:
+        expected = {k: d[k] for k in d.files}
+    source = tmp_path / "source"
+    source.mkdir()
+    np.savez(source / "A2C-cartpole-3.npz",
+             best_100_episode_return=expected["best_eval_return"],
+             **{k: expected[k] for k in ("training_episode_returns", "eval_episode_returns",
+                                         "value_rmse", "mean_objective")})
+    out = run_script("scripts/import_original_results.py", str(source), "--out",
+                     str(tmp_path / "out"))
+    assert out.returncode == 0, out.stderr
+    with np.load(tmp_path / "out" / "a2c-cartpole-seed3.npz") as d:
+        assert sorted(d.files) == sorted(expected)
+        for key in expected:
+            np.testing.assert_array_equal(d[key], expected[key], err_msg=key)
+
+
+def test_train_vae_writes_a_loadable_vae(tmp_path):
+    from course_rl import vae
+    out = run_script("scripts/train_vae.py", "--frames", "24", "--validation", "4",
+                     "--batch-size", "8", "--epochs", "1", "--no-xla", "--out", str(tmp_path),
+                     "--frames-file", str(tmp_path / "frames.npy"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert np.load(tmp_path / "frames.npy").shape == (24, 96, 96, 3)
+    model = vae.VAE.load(tmp_path / vae.SHIPPED_ENCODER, tmp_path / vae.SHIPPED_DECODER)
+    assert model.latent_dim == 8
+    history = vae.load_history(tmp_path / vae.SHIPPED_HISTORY)
+    assert len(history["loss"]) == 20 // 8  # full minibatches of the 20 training frames
+    assert history["info"]["runs"][0]["validation_frames"] == 4
