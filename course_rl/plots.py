@@ -229,8 +229,8 @@ def sweep_heatmap(ax, scores, persistences, entropy_weights, counts=None,
 
     ``scores[i, j]`` is the mean score at ``(persistences[i], entropy_weights[j])``, NaN where
     no run was computed (drawn grey, "n/a"); ``counts[i, j]`` (optional) is printed under each
-    score as the number of runs. Returns the image (for a colour bar of its own).
-    Taught in notebooks/05_results.ipynb.
+    score as the number of runs. Returns the image. (:func:`sweep_figure` and
+    ``widgets.sweep_explorer`` draw the sweep with it.)
     """
     from matplotlib import colormaps
 
