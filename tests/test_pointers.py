@@ -39,8 +39,14 @@ def pointers(source: str, module: str) -> list[tuple[str, str]]:
     return found
 
 
-ALL = [(path.stem, name, notebook) for path in sorted((ROOT / "course_rl").glob("*.py"))
-       for name, notebook in dict.fromkeys(pointers(path.read_text(), path.stem))]
+def module_name(path: Path) -> str:
+    """``tasks`` for course_rl/tasks.py, ``exercises`` for course_rl/exercises/__init__.py."""
+    return path.parent.name if path.name == "__init__.py" else path.stem
+
+
+ALL = [(module_name(path), name, notebook)
+       for path in sorted((ROOT / "course_rl").rglob("*.py"))
+       for name, notebook in dict.fromkeys(pointers(path.read_text(), module_name(path)))]
 
 
 def test_pointers_are_found():
@@ -51,7 +57,16 @@ def test_pointers_are_found():
         [("m", "01_a.ipynb"), ("m", "02_b.ipynb"), ("f", "03_c.ipynb")]
 
 
-@pytest.mark.parametrize("module,name,notebook", ALL, ids=[f"{m}.{n}->{b[:2]}" for m, n, b in ALL])
+AWAITING = {  # pointers that wait for a chapter to be written, with the reason (strict: the test
+              # fails once the chapter mentions the object, so the entry is then removed)
+    ("exercises", "exercises", "01_tasks.ipynb"):
+        "course_rl.exercises landed before the chapters that introduce it",
+}
+
+
+@pytest.mark.parametrize("module,name,notebook", [
+    pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=AWAITING[key]))
+    if key in AWAITING else key for key in ALL], ids=[f"{m}.{n}->{b[:2]}" for m, n, b in ALL])
 def test_the_named_chapter_mentions_the_object(module, name, notebook):
     assert (ROOT / "notebooks" / notebook).is_file(), f"{module}.{name}: no {notebook}"
     assert re.search(rf"\b{re.escape(name)}\b", chapter_text(notebook)), \
