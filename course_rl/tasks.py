@@ -49,6 +49,9 @@ import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.wrappers import RescaleAction, TransformObservation
 
+__all__ = ["BACKENDS", "TASKS", "TASK_VERSIONS", "EpisodeCap", "FallPenaltyReward", "TaskSpec",
+           "make", "version"]
+
 
 def _bullet_envs():
     """:mod:`course_rl.bullet_envs`, imported (and its environments registered) on first use.
@@ -61,8 +64,6 @@ def _bullet_envs():
     bullet_envs.register_envs()
     return bullet_envs
 
-__all__ = ["BACKENDS", "TASKS", "TASK_VERSIONS", "EpisodeCap", "FallPenaltyReward", "TaskSpec",
-           "make", "version"]
 
 BACKENDS: tuple[str, ...] = ("pybullet", "mujoco")
 """Physics engines a task can run on."""
