@@ -213,8 +213,10 @@ def collect_frames(n_frames: int, seed: int = 0, persistence: float = 0.931,
     every 14.5 steps on average). ``n_envs`` pybullet half-cheetahs step in lockstep; after each
     step each environment keeps its frame with probability ``keep_prob`` (rendering only the
     kept ones), so consecutive kept frames are about ten steps apart. Episodes last
-    ``episode_steps`` steps (the pixel task's cap). Frames are 96x96 RGB from the tracking
-    camera, uint8.
+    ``episode_steps`` steps (the pixel task's cap). Frames are 96x96 RGB, pybullet's true colours
+    from the tracking camera of :class:`course_rl.bullet_envs.HalfCheetahBulletEnv` (the camera
+    of the environments the study used did not follow the cheetah), stored as uint8 (the
+    original kept float64 copies, eight times the memory: its defect 6).
 
     Returns ``(frames, stats)``: ``frames`` is ``(n_frames, 96, 96, 3)`` uint8 in collection
     order; ``stats`` has ``megabytes``, ``seconds``, ``env_steps`` and ``episodes``.
