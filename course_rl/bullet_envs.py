@@ -6,8 +6,8 @@ this module recreates both environments from the facts of those tasks: it loads 
 model files (shipped inside the ``pybullet`` wheel) with the same physics settings, observation
 layouts, action scaling, reset noise, rewards and terminations.
 
-Registered ids (registered when :func:`course_rl.tasks.make` first builds a pybullet task, or by
-calling :func:`register_envs`):
+Registered ids (registered when this module is imported, which :func:`course_rl.tasks.make`
+does when it first builds a pybullet task):
 
 * ``course_rl/InvertedPendulumBullet-v0`` -- :class:`InvertedPendulumBulletEnv`, 1000-step limit.
 * ``course_rl/HalfCheetahBullet-v0`` -- :class:`HalfCheetahBulletEnv`, 1000-step limit.
@@ -486,3 +486,6 @@ def register_envs() -> None:
     ):
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=entry_point, max_episode_steps=1000)
+
+
+register_envs()

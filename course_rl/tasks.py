@@ -54,14 +54,13 @@ __all__ = ["BACKENDS", "TASKS", "TASK_VERSIONS", "EpisodeCap", "FallPenaltyRewar
 
 
 def _bullet_envs():
-    """:mod:`course_rl.bullet_envs`, imported (and its environments registered) on first use.
+    """:mod:`course_rl.bullet_envs` (importing it registers its environments), on first use.
 
     Importing pybullet only when a pybullet task is built keeps ``import course_rl.config``
     (which validates task names against :data:`TASKS`) free of any physics engine.
     """
     from . import bullet_envs
 
-    bullet_envs.register_envs()
     return bullet_envs
 
 

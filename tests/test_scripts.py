@@ -32,8 +32,9 @@ SMOKE = {  # script: (arguments, a word of its output)
 TESTED_BELOW = ("scripts/import_original_results.py", "scripts/train_vae.py")
 SKIPPED = {
     "scripts/record_pybullet_gym_reference.py":
-        "runs the original pybullet-gym, which needs the old gym in a virtual environment of "
-        "its own (see the script's docstring); its output is checked in as test data",
+        "runs the real pybullet-gym, which needs the old gym API and numpy < 2 in a virtual "
+        "environment of its own (see its docstring); tests/test_fidelity.py replays its output, "
+        "tests/data/pybullet_gym_reference.npz",
 }
 
 
