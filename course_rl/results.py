@@ -313,7 +313,7 @@ def checkpoint_config(state: dict) -> Config:
 def running_mean(values, n: int) -> np.ndarray:
     """Mean of the last ``n`` values at each position (fewer at the start, where fewer exist).
 
-    Taught in notebooks/05_results.ipynb.
+    The one-actor curves of ``plots.training_curves`` are smoothed with it, as the original's were.
     """
     x = np.asarray(values, np.float64)
     sums = np.concatenate([[0.0], np.cumsum(x)])
@@ -332,7 +332,7 @@ def cycle_series(run, key: str = "train") -> tuple[np.ndarray, np.ndarray]:
 
     ``key`` is "train" (on-policy return: the mean over the cycle's actors), "value_rmse" or
     "mean_objective". The episode is the cycle's centre; one-actor runs are smoothed by a
-    running mean over ``WINDOW`` episodes. Taught in notebooks/05_results.ipynb.
+    running mean over ``WINDOW`` episodes. (``plots`` draws these curves.)
     """
     a = arrays_of(run)
     train = np.asarray(a["training_episode_returns"], np.float64)
@@ -347,8 +347,8 @@ def eval_series(run) -> tuple[np.ndarray, np.ndarray]:
     """``(episode, mean greedy return)`` at each evaluation of one run (a ``Run`` or its arrays).
 
     The original study's runs do not record the episode numbers: they evaluated at episodes
-    0, 50, 100, ... and once at the end (interrupted runs lack that last one).
-    Taught in notebooks/05_results.ipynb.
+    0, 50, 100, ... and once at the end (interrupted runs lack that last one). (``plots`` draws
+    these curves, ``stats.evaluation_summary`` sums them up.)
     """
     a = arrays_of(run)
     y = np.asarray(a["eval_episode_returns"], np.float64).mean(axis=1)

@@ -228,7 +228,7 @@ def test_gae_agent_uses_the_pre_update_values(gae_lambda):
     obs = rng.normal(size=(24, 2)).astype(np.float32)
     actions = rng.uniform(-1, 1, size=(24, 1)).astype(np.float32)
     rewards = rng.normal(size=24)
-    episode = [(obs, actions, rewards, True, obs[-1])]
+    episode = [Trajectory(obs, actions, rewards, truncated=True, final_obs=obs[-1])]
     policies = []
     for value_lr in (1e-1, 1e-9):
         cfg = BANDIT.replace(gae_lambda=gae_lambda, value_lr=value_lr, policy_lr=1e-2,

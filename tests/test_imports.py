@@ -100,17 +100,11 @@ def test_the_cycle_finder_sees_a_deferred_import_cycle(tmp_path):
     assert cycles(graph) == [["a", "b", "c"]]
 
 
-_AWAITING = pytest.mark.xfail(
-    strict=True, reason="stats imports plots.eval_series and plots imports stats; the issue-17 "
-                        "move of eval_series/cycle_series into results (arch-core) ends it")
-
-
-@pytest.mark.parametrize("module", [
-    pytest.param(name, marks=_AWAITING) if name in ("plots", "stats") else name
-    for name in sorted(import_graph(PACKAGE))])
+@pytest.mark.parametrize("module", sorted(import_graph(PACKAGE)))
 def test_module_is_in_no_import_cycle(module):
     """E.g. config -> tasks -> vae -> results -> config, which the pixel task made before it
-    moved into course_rl.pixels (deferred imports count: they are dependencies too)."""
+    moved into course_rl.pixels, or stats <-> plots before a run's curves moved into results
+    (deferred imports count: they are dependencies too)."""
     offending = [c for c in cycles(import_graph(PACKAGE)) if module in c]
     assert offending == [], f"{module} is in the import cycle(s) {offending}"
 
