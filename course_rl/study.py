@@ -464,6 +464,14 @@ def _token_setup(token_file) -> None:
         os.environ["RAY_AUTH_MODE"] = "token"
 
 
+def _reachable(host: str, port: int, timeout: float) -> OSError | None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as err:
+        return err
+
+
 def _probe(address: str, timeout: float) -> None:
     """Fail fast when nothing listens at ``address`` (Ray itself would retry for minutes)."""
     bare = address.removeprefix("ray://")
@@ -471,18 +479,36 @@ def _probe(address: str, timeout: float) -> None:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"--ray {address!r} is not a Ray address: use host:port (the head's "
                          f"GCS port, e.g. 10.0.0.5:6379), ray://host:10001, 'auto' or 'local'")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-            pass
-    except OSError as err:
+    host, port = host.strip("[]"), int(port)
+    err = _reachable(host, port, timeout)
+    if err is not None:
         reason = "timed out" if isinstance(err, TimeoutError) else err.strerror or str(err)
         raise RuntimeError(f"no Ray cluster at {address}: cannot connect ({reason}); start one "
                            f"with `ray start --head` or check the address") from None
+    # Ray replaces a loopback address by this machine's network address before connecting, so
+    # a cluster that listens on 127.0.0.1 only (started with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0,
+    # Ray's one-node mode) would be waited for in vain unless this process runs in that mode too
+    import ipaddress
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback and not address.startswith("ray://"):
+        from ray._private import ray_constants, services
+        if getattr(ray_constants, "ENABLE_RAY_CLUSTER", False):
+            public = services.get_node_ip_address()
+            if not ipaddress.ip_address(public).is_loopback and _reachable(public, port, timeout):
+                raise RuntimeError(f"the Ray cluster at {address} listens on {host} only (a "
+                                   f"one-node cluster started with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0)"
+                                   f" and Ray would connect to {public}: set "
+                                   f"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 for this command too")
 
 
 @contextlib.contextmanager
-def _stderr_to(file):
-    """Send file descriptor 2 (where Ray's C++ core logs) to ``file`` for a while."""
+def _stderr_to(file, keep=lambda: False):
+    """Send file descriptor 2 (where Ray's C++ core logs) to ``file`` for a while; if ``keep()``
+    says so at the end (a connection attempt still running), C-level output stays silenced
+    for good and Python's ``sys.stderr`` alone goes on writing to the terminal."""
     import sys
     sys.stderr.flush()
     saved = os.dup(2)
@@ -491,8 +517,14 @@ def _stderr_to(file):
         yield
     finally:
         sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
+        if keep():
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+            sys.stderr = os.fdopen(saved, "w", buffering=1)
+        else:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def connect_ray(address: str, timeout: float = 60.0, token_file=None) -> bool:
@@ -525,9 +557,9 @@ def connect_ray(address: str, timeout: float = 60.0, token_file=None) -> bool:
 
     # Ray waits minutes for an address that answers but is not a Ray head: run it in a thread
     # we can stop waiting for, and keep its C++ retries off the terminal
+    thread = threading.Thread(target=init, daemon=True, name="course-rl-ray-init")
     with tempfile.TemporaryFile() as log:
-        with _stderr_to(log):
-            thread = threading.Thread(target=init, daemon=True, name="course-rl-ray-init")
+        with _stderr_to(log, keep=thread.is_alive):
             thread.start()
             thread.join(timeout)
         log.seek(0)
@@ -589,10 +621,14 @@ def _run_on_ray(config, seeds, backend, root: Path, address, progress, timeout, 
             folder = results.run_dir(root, config.name, backend, s)
             lock = RunLock(folder, study=study)
             holder = lock.acquire()
-            if holder is None:
-                locks[s] = lock
-            else:
+            if holder is not None:
                 out.append({"seed": s, "status": "held", "holder": str(holder), "folder": str(folder)})
+            elif _finished(folder):  # loaded here: a worker may not even see it
+                out.append(dict(train_folder(config, s, backend, folder, lock=False),
+                                recovered=lock.recovered))
+                lock.release()
+            else:
+                locks[s] = lock
         remote = ray.remote(num_cpus=1)(_ray_task)
         pending = {remote.remote(config, s, backend, str(root), study, _origin(root)): s
                    for s in locks}

@@ -98,6 +98,8 @@ CLI_CASES = [
     (("study", "a2c-cartpole", "--ray", "127.0.0.1:1", "--root", "{tmp}"), "127.0.0.1:1", "cannot connect"),
     (("study", "a2c-cartpole", "--ray", "127.0.0.1:{port}", "--ray-timeout", "3", "--root", "{tmp}"),
      "127.0.0.1:{port}", "within 3 s"),
+    (("study", "a2c-cartpole", "--ray", "127.0.0.1:{loopback_port}", "--root", "{tmp}"),
+     "127.0.0.1:{loopback_port}", "set RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 for this command too"),
     (("study", "a2c-cartpole", "--ray", "somewhere", "--root", "{tmp}"), "'somewhere'", "host:port"),
     (("study", "a2c-cartpole", "--ray", "auto", "--ray-timeout", "0"), "'0'", "seconds > 0"),
     (("study", "a2c-cartpole", "--ray", "127.0.0.1:1", "--ray-token-file", "{tmp}/no-token",
@@ -109,12 +111,15 @@ CLI_CASES = [
 def places(tmp_path):
     """Substitutions for the table: a fresh folder, a file, a port with a non-Ray listener."""
     (tmp_path / "a-file").write_text("not a folder")
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
+    listener, loopback = socket.socket(), socket.socket()
+    listener.bind(("0.0.0.0", 0))  # reachable at every address of this machine
+    loopback.bind(("127.0.0.1", 0))  # at 127.0.0.1 only
+    for s in (listener, loopback):
+        s.listen()
     yield {"tmp": str(tmp_path), "file": str(tmp_path / "a-file"),
-           "port": str(listener.getsockname()[1])}
+           "port": str(listener.getsockname()[1]), "loopback_port": str(loopback.getsockname()[1])}
     listener.close()
+    loopback.close()
 
 
 @pytest.mark.parametrize("args, value, allowed", CLI_CASES,
