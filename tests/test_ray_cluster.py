@@ -168,6 +168,7 @@ def test_the_token_can_come_from_the_environment(cluster):
                     "--root", "env-runs", cwd=folder, env=env)
     assert out.returncode == 0, out.stderr
     assert (results.run_dir(folder / "env-runs", EXPERIMENT, "pybullet", 2) / "trace.npz").exists()
+    shutil.rmtree(away_folder(folder / "env-runs"), ignore_errors=True)
 
 
 @pytest.mark.parametrize("how", ["no token", "wrong token"])
