@@ -217,7 +217,8 @@ def _dispatch(args) -> int:
                                f"({summary['holder']}); wait for it or stop it")
         if summary["recovered"]:
             warnings.warn(summary["recovered"], studies.StudyWarning)
-        shown = args.out if args.out is not None else summary["folder"]
+        shown = args.out if args.out is not None else results.run_dir("runs", config.name,
+                                                                       args.backend, args.seed)
         print(f"{config.name} seed {args.seed}: best greedy 100-episode mean "
               f"{summary['best_eval_return']:.2f} -> {shown}")
         return 0

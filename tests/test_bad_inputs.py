@@ -362,3 +362,9 @@ def test_one_experiment_that_fails_leaves_the_rest_of_the_table(messy_root, monk
         table = stats.summary_table(messy, ["a2c-cartpole", "reinforce-cartpole"])
     rows = [line.split()[0] for line in table.splitlines()[2:-1]]
     assert rows == ["reinforce-cartpole"]
+
+
+def test_every_hidden_init_allowed_is_a_keras_initializer():
+    import keras
+    for name in configs.HIDDEN_INITS:
+        assert keras.initializers.get(name) is not None, name
