@@ -308,7 +308,7 @@ def _stop_with(pid: int) -> None:
 
 
 def _finished(folder: Path) -> bool:
-    return (folder / "trace.npz").exists()
+    return (folder / results.TRACE_FILE).exists()
 
 
 def train_folder(config: Config, seed: int, backend: str, folder, progress: bool = False,
@@ -327,7 +327,7 @@ def train_folder(config: Config, seed: int, backend: str, folder, progress: bool
             return {"seed": seed, "status": "held", "holder": str(holder), "folder": str(folder)}
     try:
         status = ("finished before" if _finished(folder) else
-                  "resumed" if (folder / "checkpoint.npz").exists() else "trained")
+                  "resumed" if (folder / results.CHECKPOINT_FILE).exists() else "trained")
         started = time.perf_counter()
         run = train(config, seed=seed, backend=backend, out=folder, progress=progress)
     finally:
