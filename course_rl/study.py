@@ -578,8 +578,8 @@ def connect_ray(address: str, timeout: float = 60.0, token_file=None) -> bool:
                            f"the head's GCS port (6379 unless `ray start --port` said otherwise)? "
                            f"(--ray-timeout sets the wait)")
     first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    hint = (" (the cluster may have token authentication off while this driver has "
-            "RAY_AUTH_MODE=token, or the other way round)" if mode == "token" or address != "auto" else "")
+    hint = (" (is token authentication off on the cluster? this driver has RAY_AUTH_MODE=token)"
+            if mode == "token" else "")
     raise RuntimeError(f"could not connect to the Ray cluster at {address}: {first}{hint}")
 
 
