@@ -107,6 +107,23 @@ _SOLVER_ITERATIONS = 5
 _CONTACT_ERP = 0.9  # pybullet-gym's scenes set this default contact ERP
 
 
+def check_action(action: Any, shape: tuple) -> np.ndarray:
+    """``action`` as a float64 array, if it has the action space's ``shape`` and only finite
+    numbers; otherwise a ``ValueError`` naming it and what is allowed. Both engines check with
+    it (``tasks.make`` puts it in front of MuJoCo's environments), so a bad action gets the same
+    error on either, instead of a silently used first element or a NaN reward.
+    """
+    try:
+        a = np.asarray(action, dtype=np.float64)
+    except (TypeError, ValueError):
+        a = None
+    if a is None or a.shape != shape or not np.isfinite(a).all():
+        size = int(np.prod(shape))
+        raise ValueError(f"action {' '.join(repr(action).split())} is not allowed: {size} finite number{'s' * (size > 1)} "
+                         f"in an array of shape {shape} (values outside [-1, 1] are clipped)")
+    return a
+
+
 def check_render_size(width: Any, height: Any) -> tuple[int, int]:
     """Check a frame size and return it as ``(width, height)`` Python ints.
 
@@ -317,9 +334,7 @@ class InvertedPendulumBulletEnv(_BulletEnv):
 
     def step(self, action):
         """Push the cart with ``100 * clip(action)`` N for one 0.0165 s step."""
-        a = float(np.asarray(action, dtype=np.float64).reshape(-1)[0])
-        if not math.isfinite(a):
-            raise ValueError(f"action must be finite, got {action!r}")
+        a = float(check_action(action, (1,))[0])
         force = self.force_scale * min(1.0, max(-1.0, a))
         c = self.client
         pb.setJointMotorControl2(
@@ -457,7 +472,7 @@ class HalfCheetahBulletEnv(_BulletEnv):
 
     def step(self, action):
         """Apply ``clip(action) * power`` torques for one step (4 physics substeps)."""
-        a = np.asarray(action, dtype=np.float64).reshape(6)
+        a = check_action(action, (6,))
         cost = float(np.dot(a, a))
         if not math.isfinite(cost):
             raise ValueError(f"action must be finite, got {action!r}")

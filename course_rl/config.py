@@ -12,9 +12,31 @@ variant of each. Taught in notebooks/03_reinforce.ipynb and notebooks/05_results
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
+import numbers
+import re
 from dataclasses import dataclass, field
+
+import numpy as np
+
+# Keras initializers that take no arguments, by name: the values ``hidden_init`` accepts (checked
+# here, not when the agent is built minutes later).
+HIDDEN_INITS = ("random_normal", "random_uniform", "truncated_normal", "glorot_uniform",
+                "glorot_normal", "he_uniform", "he_normal", "lecun_uniform", "lecun_normal",
+                "orthogonal", "variance_scaling", "zeros", "ones")
+
+# Upper bounds far beyond any run of the course (its longest: 4000 episodes, 25 actors, 160
+# units): a value above one is a typo or a unit slip (10**12 episodes would run for millennia,
+# 10**9 units would not fit in memory), caught before any work starts.
+LIMITS = {"episodes": 10**6, "actor_count": 1000, "n_modes": 100, "hidden_sizes": 10_000,
+          "n_steps": 100_000, "epochs": 1000, "minibatch_size": 10**6, "eval_every": 10**6,
+          "eval_episodes": 10_000}
+
+# An experiment name is one folder name: letters, digits and . _ - + = , (no path separator,
+# no leading dot), so a run can never be written outside its results root.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=,-]{0,199}")
 
 
 @dataclass(frozen=True)
@@ -97,6 +119,16 @@ class Config:
         def bad(name, value, allowed):
             raise ValueError(f"{name}={value!r} is not allowed: {allowed}")
 
+        self._check_types(bad)
+        if not NAME_PATTERN.fullmatch(self.name):
+            bad("name", self.name, "1-200 letters, digits and . _ - + = , starting with a letter "
+                "or digit (it names a folder, so no path separators)")
+        if self.hidden_init not in HIDDEN_INITS:
+            bad("hidden_init", self.hidden_init, f"one of {list(HIDDEN_INITS)}")
+        for name, limit in LIMITS.items():
+            value = getattr(self, name)
+            if any(v > limit for v in (value if isinstance(value, tuple) else (value,))):
+                bad(name, value, f"at most {limit:,} (course_rl.config.LIMITS)")
         if self.task not in TASKS:
             bad("task", self.task, f"choose one of {sorted(TASKS)}")
         if not (isinstance(self.actor_count, int) and self.actor_count >= 1):
@@ -129,16 +161,45 @@ class Config:
             bad("log_density_floor", self.log_density_floor, "a finite number >= 0")
         if not (0.0 < self.std_floor < 1.0):
             bad("std_floor", self.std_floor, "a number in (0, 1)")
-        if not (self.max_grad_norm >= 0):
-            bad("max_grad_norm", self.max_grad_norm, "a number >= 0 (0 = no clipping)")
+        if not (self.max_grad_norm >= 0 and math.isfinite(self.max_grad_norm)):
+            bad("max_grad_norm", self.max_grad_norm, "a finite number >= 0 (0 = no clipping)")
         if not (isinstance(self.eval_every, int) and self.eval_every >= 1):
             bad("eval_every", self.eval_every, "an integer >= 1")
         if not (isinstance(self.eval_episodes, int) and self.eval_episodes >= 1):
             bad("eval_episodes", self.eval_episodes, "an integer >= 1")
-        sizes = tuple(self.hidden_sizes)
-        if not sizes or not all(isinstance(s, int) and s >= 1 for s in sizes):
+        if not self.hidden_sizes or not all(s >= 1 for s in self.hidden_sizes):
             bad("hidden_sizes", self.hidden_sizes, "a non-empty sequence of positive integers")
-        object.__setattr__(self, "hidden_sizes", sizes)
+
+    def _check_types(self, bad) -> None:
+        """Each field has its annotated type (a bool is not taken for a number, nor a number
+        for a bool); NumPy scalars become Python numbers and ``hidden_sizes`` a tuple."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = FIELD_KINDS[f.name]
+            if kind == "int":
+                if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                    bad(f.name, value, "an integer")
+                value = int(value)
+            elif kind in ("float", "float|None"):
+                if value is None and kind == "float|None":
+                    continue
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                    bad(f.name, value, "a number" + (" or None" if kind == "float|None" else ""))
+                if not isinstance(value, int):
+                    value = float(value)  # (the range checks below refuse NaN and inf)
+            elif kind == "bool":
+                if not isinstance(value, (bool, np.bool_)):
+                    bad(f.name, value, "true or false")
+                value = bool(value)
+            elif kind == "str":
+                if not isinstance(value, str):
+                    bad(f.name, value, "a string")
+            elif kind == "ints":
+                if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or any(
+                        isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in value):
+                    bad(f.name, value, "a non-empty sequence of positive integers")
+                value = tuple(int(s) for s in value)
+            object.__setattr__(self, f.name, value)
 
     # ---- derived quantities -----------------------------------------------------------------
     @property
@@ -158,6 +219,10 @@ class Config:
 
     @property
     def algorithm(self) -> str:
+        """"PPO-clip" with a clipped surrogate; else "REINFORCE" (one actor, no entropy bonus)
+        or "A2C"."""
+        if self.clip_ratio > 0:
+            return "PPO-clip"
         return "REINFORCE" if self.actor_count == 1 and self.entropy_weight == 0 else "A2C"
 
     # ---- (de)serialisation --------------------------------------------------------------------
@@ -182,11 +247,32 @@ class Config:
 
     def replace(self, **changes) -> "Config":
         """A copy with some fields changed (validated again)."""
+        unknown = sorted(set(changes) - set(FIELD_KINDS))
+        if unknown:
+            raise ValueError(f"unknown config field(s) {unknown}; fields: {', '.join(FIELD_KINDS)}")
         return dataclasses.replace(self, **changes)
+
+
+# the kind of value each field holds (from its annotation), for type checks and --set parsing
+_KINDS = {"str": "str", "int": "int", "float": "float", "bool": "bool", "tuple": "ints",
+          "float | None": "float|None"}
+FIELD_KINDS = {f.name: _KINDS[f.type] for f in dataclasses.fields(Config)}
 
 
 def _original(name, **kw) -> Config:
     return Config(name=name, **kw)
+
+
+PARENTS: dict[str, str] = {}
+"""Experiment name -> name of the experiment it was derived from (``derive``)."""
+
+
+def derive(parent: Config, **changes) -> Config:
+    """``parent.replace(**changes)``, remembering ``parent`` as the new experiment's parent:
+    ``course-rl show NAME`` prints what differs between the two."""
+    child = parent.replace(**changes)
+    PARENTS[child.name] = parent.name
+    return child
 
 
 # The original study, as its code ran it (../seed notebook, sections 2.2-2.3 and 5.2.2).
@@ -220,11 +306,11 @@ A2C_CHEETAH = _original(
 # and about half that with an evaluation every 250 episodes (11). Compare with the
 # proprioceptive runs at the same evaluation points (chapter 6 does), since a best-of-evaluations
 # score rises with the number of evaluations.
-REINFORCE_CHEETAH_PIXELS = REINFORCE_CHEETAH.replace(
+REINFORCE_CHEETAH_PIXELS = derive(REINFORCE_CHEETAH, 
     name="reinforce-cheetah-pixels", task="cheetah_pixels", eval_every=250,
     description="The original REINFORCE on the half-cheetah from pixels: the policy sees the "
                 "VAE's latent code of each 96x96 frame (500-step episodes).")
-A2C_CHEETAH_PIXELS = A2C_CHEETAH.replace(
+A2C_CHEETAH_PIXELS = derive(A2C_CHEETAH, 
     name="a2c-cheetah-pixels", task="cheetah_pixels", eval_every=250,
     description="The original A2C on the half-cheetah from pixels: 10 actors, entropy weight "
                 "0.05, the VAE's latent code of each 96x96 frame as observation.")
@@ -270,12 +356,12 @@ _WHAT = ("PPO-clipped surrogate over 10 epochs, {gae}, normalised observations a
          "bootstrapped time limits, clipped gradients, Adam 3e-4/1e-3, tanh means, Glorot "
          "initialisation{extra} (see the comment above the improved configs).")
 
-REINFORCE_CARTPOLE_IMPROVED = REINFORCE_CARTPOLE.replace(
+REINFORCE_CARTPOLE_IMPROVED = derive(REINFORCE_CARTPOLE, 
     name="reinforce-cartpole-improved", gae_lambda=1.0, persistence=0.0, eval_every=200,
     **_IMPROVED_COMMON,
     description="REINFORCE on cart-pole, improved: " + _WHAT.format(
         gae="Monte-Carlo advantages", extra=", no exploration persistence"))
-A2C_CARTPOLE_IMPROVED = A2C_CARTPOLE.replace(
+A2C_CARTPOLE_IMPROVED = derive(A2C_CARTPOLE, 
     name="a2c-cartpole-improved", gae_lambda=0.95, persistence=0.0, eval_every=200,
     **_IMPROVED_COMMON,
     description="A2C on cart-pole, improved: " + _WHAT.format(
@@ -288,12 +374,12 @@ A2C_CARTPOLE_IMPROVED = A2C_CARTPOLE.replace(
 # 0.02 / 0.05 / 0.1: greedy best 61 after 2500 episodes / 23 after 1170 (stopped) / 230. A2C's
 # entropy bonus holds its spreads at their maximum, 1/6 (measured on the shipped best
 # a2c-cheetah-improved policies); a floor of 0.1 keeps REINFORCE's exploration near that.
-REINFORCE_CHEETAH_IMPROVED = REINFORCE_CHEETAH.replace(
+REINFORCE_CHEETAH_IMPROVED = derive(REINFORCE_CHEETAH, 
     name="reinforce-cheetah-improved", gae_lambda=1.0, eval_every=250, std_floor=0.1,
     **_IMPROVED_COMMON,
     description="REINFORCE on the half-cheetah, improved: " + _WHAT.format(
         gae="Monte-Carlo advantages", extra=", spreads floored at 0.1"))
-A2C_CHEETAH_IMPROVED = A2C_CHEETAH.replace(
+A2C_CHEETAH_IMPROVED = derive(A2C_CHEETAH, 
     name="a2c-cheetah-improved", gae_lambda=0.95, eval_every=250, **_IMPROVED_COMMON,
     description="A2C on the half-cheetah, improved: " + _WHAT.format(
         gae="GAE(0.95) advantages", extra=""))
@@ -321,6 +407,96 @@ def get(name: str) -> Config:
                          f"{', '.join(sorted(EXPERIMENTS))}") from None
 
 
+def parent(name: str) -> Config | None:
+    """The experiment ``name`` was derived from (an improved variant's original, an ablation's
+    full variant, ...), or None for the original study's experiments."""
+    return EXPERIMENTS.get(PARENTS.get(name))
+
+
+def differences(config: Config, reference: Config) -> dict:
+    """``{field: (value in reference, value in config)}`` for every field but the name and
+    the description where the two differ."""
+    return {f.name: (getattr(reference, f.name), getattr(config, f.name))
+            for f in dataclasses.fields(Config) if f.name not in ("name", "description")
+            and getattr(reference, f.name) != getattr(config, f.name)}
+
+
+def format_value(value) -> str:
+    """A field value as ``--set`` reads it back: ``true``, ``none``, ``64,64``, ``0.0003``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def parse_field(name: str, text: str):
+    """The value of field ``name`` written as ``text`` (``--set name=text``); a ValueError
+    names an unknown field or a value of the wrong kind (ranges are checked by ``Config``)."""
+    if name not in FIELD_KINDS:
+        close = difflib.get_close_matches(name, FIELD_KINDS, n=1)
+        raise ValueError(f"unknown config field {name!r}" + (f" (did you mean {close[0]}?)" if close
+                         else "") + f"; fields: {', '.join(FIELD_KINDS)}")
+    kind, t = FIELD_KINDS[name], text.strip()
+
+    def bad(allowed):
+        raise ValueError(f"{name}={text!r} is not allowed: {allowed}")
+
+    if kind == "int":
+        if not re.fullmatch(r"[+-]?\d+", t):
+            bad("an integer")
+        return int(t)
+    if kind in ("float", "float|None"):
+        if kind == "float|None" and t.lower() in ("none", "null"):
+            return None
+        try:
+            return float(t)
+        except ValueError:
+            bad("a number" + (" or none" if kind == "float|None" else ""))
+    if kind == "bool":
+        words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+        if t.lower() not in words:
+            bad("true or false")
+        return words[t.lower()]
+    if kind == "ints":
+        parts = [x.strip() for x in t.strip("()[] ").split(",")]
+        if not all(re.fullmatch(r"\d+", x) for x in parts):
+            bad("positive integers separated by commas, e.g. 64,64")
+        return tuple(int(x) for x in parts)
+    return text
+
+
+def with_settings(config: Config, settings) -> Config:
+    """``config`` with ``"field=value"`` settings applied (``course-rl train NAME --set ...``).
+
+    Unless a setting names it, the result is called ``<name>+field=value+...`` after the fields
+    that changed, so its runs get a folder of their own.
+    """
+    changes = {}
+    for item in settings:
+        key, sep, text = str(item).partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set expects field=value, got {item!r}")
+        changes[key.strip()] = parse_field(key.strip(), text)
+    changed = config.replace(**changes)
+    if "name" in changes:
+        return changed
+    changed_fields = differences(changed, config)
+    if not changed_fields:
+        return changed
+    settings_text = [f"{k}={format_value(new)}" for k, (_, new) in changed_fields.items()]
+    name = "+".join([config.name] + settings_text)
+    if not NAME_PATTERN.fullmatch(name):
+        raise ValueError(f"the settings make the name {name!r}, which is not a valid experiment "
+                         f"name (too long, or a character other than . _ - + = ,); choose one "
+                         f"with --set name=NAME")
+    if "description" not in changes:
+        changed = changed.replace(description=f"{config.name} with {', '.join(settings_text)}.")
+    return changed.replace(name=name)
+
+
 # ---- the persistence x entropy-weight sweep behind the notebooks' sliders ------------------------
 SWEEP_PERSISTENCE = (0.0, 0.5, 0.8, 0.965, 0.99)
 SWEEP_ENTROPY = (0.0, 0.05, 0.2)
@@ -334,7 +510,7 @@ def sweep_name(persistence: float, entropy_weight: float) -> str:
 def sweep_configs() -> list[Config]:
     """Short A2C cart-pole runs (1000 episodes; 20-episode evaluations every 100 episodes) over
     the grid ``SWEEP_PERSISTENCE x SWEEP_ENTROPY``; everything else as the original A2C."""
-    return [A2C_CARTPOLE.replace(
+    return [derive(A2C_CARTPOLE, 
         name=sweep_name(p, b), persistence=p, entropy_weight=b, episodes=1000, eval_every=100,
         eval_episodes=20,
         description=f"Sweep point: the original A2C cart-pole with persistence {p:g} and "
@@ -361,7 +537,7 @@ ABLATION_CHANGES = {
 
 def ablation_configs() -> list[Config]:
     """``a2c-cartpole-ablation-<change>``: the improved A2C cart-pole minus one change."""
-    return [A2C_CARTPOLE_IMPROVED.replace(
+    return [derive(A2C_CARTPOLE_IMPROVED, 
         name=f"a2c-cartpole-ablation-{key}", episodes=1500, eval_every=250, eval_episodes=20,
         **changes,
         description="The improved A2C cart-pole, 1500 episodes, "
@@ -381,7 +557,7 @@ for _config in ablation_configs():
 # sigmoid(+s), so when the gradient narrowed the scored spread, the acting spread *widened*.
 # This experiment is the original REINFORCE cart-pole with that defect restored, to test whether
 # it explains the difference (chapter 3).
-REINFORCE_CARTPOLE_DEFECT1 = register(REINFORCE_CARTPOLE.replace(
+REINFORCE_CARTPOLE_DEFECT1 = register(derive(REINFORCE_CARTPOLE, 
     name="reinforce-cartpole-defect1", original_spread_defect=True,
     description="The original REINFORCE cart-pole with the original's defect 1 restored: actions "
                 "drawn with spread sigmoid(-s), scored with sigmoid(+s)."))

@@ -187,17 +187,65 @@ def load_trace(path) -> Run:
     return Run(file, config, config.name, seed, data)
 
 
+class SkippedRunWarning(UserWarning):
+    """A run folder that ``load_runs`` left out, with its path and the reason."""
+
+
+def _belonging_runs(folder: Path, experiment: str, backend: str) -> list[Run]:
+    """The runs in ``folder`` that belong to ``experiment``; a SkippedRunWarning names each
+    folder left out and why: a name other than ``seed-<N>`` (``seed-abc``, or ``seed-01``
+    beside ``seed-1``), an unreadable trace, another config or backend, a copy of another
+    seed's run. The reference config is the registered experiment's if a run has it, else the
+    most common among the runs (the lowest seed's on a tie)."""
+    from .config import EXPERIMENTS
+
+    skipped, runs = [], []
+    for path in sorted(p for p in folder.glob("seed-*") if p.is_dir() and (p / TRACE_FILE).exists()):
+        number = path.name.removeprefix("seed-")
+        if not number.isdigit() or str(int(number)) != number:
+            skipped.append((path, f"folder name {path.name!r} is not seed-<N> (N a whole number "
+                                  f"without leading zeros)"))
+            continue
+        try:
+            runs.append(load_trace(path))
+        except ResultsError as err:
+            skipped.append((path, str(err)))
+    configs = [r.config for r in sorted(runs, key=lambda r: r.seed) if r.config.name == experiment]
+    reference = EXPERIMENTS.get(experiment)
+    if reference not in configs and configs:
+        reference = max(configs, key=configs.count)
+    kept, seen = [], {}
+    for run in sorted(runs, key=lambda r: r.seed):
+        path = Path(run.path).parent
+        fingerprint = tuple(run[k].tobytes() for k in ("training_episode_returns", "value_rmse",
+                                                        "eval_episode_returns"))
+        if run.config.name != experiment or run.config != reference:
+            skipped.append((path, f"holds a run of another config (experiment {run.config.name!r}"
+                                  + ("" if run.config.name != experiment else ", other settings") + ")"))
+        elif run.backend != backend:
+            skipped.append((path, f"holds a run of backend {run.backend!r}, not {backend!r}"))
+        elif fingerprint in seen:
+            skipped.append((path, f"is a copy of the run of seed {seen[fingerprint]}"))
+        else:
+            seen[fingerprint] = run.seed
+            kept.append(run)
+    import warnings
+    for path, reason in skipped:
+        warnings.warn(f"{experiment} ({backend}): left out {path}: {reason}", SkippedRunWarning,
+                      stacklevel=3)
+    return kept
+
+
 def load_runs(root, experiment: str, backend: str = "pybullet",
               task_version: str | None = "newest") -> list[Run]:
     """The finished runs of an experiment under ``root``, by seed, all of one task version.
 
-    ``task_version="newest"`` keeps the runs of the newest task version among them and warns,
-    naming them, about runs of older versions it leaves out (statistics never mix versions);
-    a version string keeps that version's runs; ``None`` returns every run.
+    Folders that do not belong are left out with a ``SkippedRunWarning`` naming each (see
+    ``_belonging_runs``). ``task_version="newest"`` keeps the runs of the newest task version
+    among them and warns, naming them, about runs of older versions it leaves out (statistics
+    never mix versions); a version string keeps that version's runs; ``None`` returns every run.
     """
-    folder = Path(root) / experiment / backend
-    runs = [load_trace(p) for p in folder.glob("seed-*") if (p / TRACE_FILE).exists()]
-    runs.sort(key=lambda r: r.seed)
+    runs = _belonging_runs(Path(root) / experiment / backend, experiment, backend)
     if task_version is None or not runs:
         return runs
     if task_version == "newest":
@@ -358,6 +406,42 @@ def eval_series(run) -> tuple[np.ndarray, np.ndarray]:
         total = np.asarray(a["training_episode_returns"]).size
         x = np.r_[np.arange(0, total, ORIGINAL_EVAL_EVERY), total][:len(y)].astype(np.float64)
     return x, y
+
+
+# ---- moving a finished run between machines (a Ray worker's run to the study's root) ---------
+
+def run_files(folder) -> dict:
+    """The files of a finished run folder by name (checkpoints and hidden files left out)."""
+    return {p.name: p.read_bytes() for p in sorted(Path(folder).iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.name != CHECKPOINT_FILE}
+
+
+def write_run_files(folder, files: dict) -> None:
+    """Put a finished run's files (``run_files``) in ``folder``, all at once: they are written
+    to a folder beside it that is then renamed into place, replacing an unfinished run's
+    folder (its checkpoint is superseded); a finished run already there is kept."""
+    import shutil
+    folder = Path(folder)
+    if (folder / TRACE_FILE).exists():
+        return
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    incoming = Path(tempfile.mkdtemp(prefix=f".{folder.name}.incoming.", dir=folder.parent))
+    try:
+        for name, data in files.items():
+            if Path(name).name != name or name.startswith("."):
+                raise ResultsError(f"not a run file name: {name!r}")
+            (incoming / name).write_bytes(data)
+        os.chmod(incoming, 0o777 & ~_UMASK)
+        if folder.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.replaced.", dir=folder.parent))
+            os.replace(folder, old / folder.name)
+            os.replace(incoming, folder)
+            shutil.rmtree(old)
+        else:
+            os.replace(incoming, folder)
+    finally:
+        if incoming.exists():
+            shutil.rmtree(incoming)
 
 
 # ---- shipped data --------------------------------------------------------------------------------

@@ -209,36 +209,48 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
 
     rows = [("experiment", "n", "mean +/- std", "95% CI", "original (n)", "Welch p", "task")]
     for name in experiments:
-        runs = results.load_runs(root, name, backend)
-        if not runs:
+        try:
+            row = _summary_row(root, name, backend, current_version)
+        except ValueError as err:  # (ResultsError too) one experiment's trouble is not the table's
+            warnings.warn(f"{name} ({backend}): left out of the table: {err}",
+                          results.SkippedRunWarning, stacklevel=2)
             continue
-        scores = best_returns(runs)
-        ours = describe(scores)
-        original, p = "-", "-"
-        # an improved variant is compared with the original experiment it improves; the
-        # original study ran on pybullet only (returns differ between engines)
-        parent = name.removesuffix("-improved").removesuffix("-defect1")
-        orig_runs = []
-        if name.endswith("-pixels"):
-            original = "not comparable (chapter 6)"
-        elif backend == "pybullet":
-            try:
-                orig_runs = complete_runs(results.load_original(parent))
-            except ValueError:
-                pass
-        if orig_runs:
-            orig_scores = best_returns(orig_runs)
-            orig = describe(orig_scores)
-            original = f"{orig} ({orig.n})" + ("" if parent == name else f" {parent}")
-            if ours.n > 1 and orig.n > 1:
-                p = f"{compare(scores, orig_scores).welch_p:.3g}"
-        ci = f"[{ours.ci_low:.1f}, {ours.ci_high:.1f}]" if ours.n > 1 else "-"
-        task = runs[0].task_version
-        now = current_version(runs[0].config.task, backend)
-        task = task.split("+")[0].rsplit("/", 1)[1] + ("" if task == now else
-                                                       f" (older; now {now.split('+')[0].split('/')[2]})")
-        rows.append((name, str(ours.n), str(ours), ci, original, p, task))
+        if row is not None:
+            rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + f"\n(backend {backend}; score = best greedy 100-episode mean return per run)"
+
+
+def _summary_row(root, name: str, backend: str, current_version):
+    """One row of ``summary_table`` (None when the experiment has no runs)."""
+    runs = results.load_runs(root, name, backend)
+    if not runs:
+        return None
+    scores = best_returns(runs)
+    ours = describe(scores)
+    original, p = "-", "-"
+    # an improved variant is compared with the original experiment it improves; the
+    # original study ran on pybullet only (returns differ between engines)
+    parent = name.removesuffix("-improved").removesuffix("-defect1")
+    orig_runs = []
+    if name.endswith("-pixels"):
+        original = "not comparable (chapter 6)"
+    elif backend == "pybullet":
+        try:
+            orig_runs = complete_runs(results.load_original(parent))
+        except ValueError:
+            pass
+    if orig_runs:
+        orig_scores = best_returns(orig_runs)
+        orig = describe(orig_scores)
+        original = f"{orig} ({orig.n})" + ("" if parent == name else f" {parent}")
+        if ours.n > 1 and orig.n > 1:
+            p = f"{compare(scores, orig_scores).welch_p:.3g}"
+    ci = f"[{ours.ci_low:.1f}, {ours.ci_high:.1f}]" if ours.n > 1 else "-"
+    task = runs[0].task_version
+    now = current_version(runs[0].config.task, backend)
+    task = task.split("+")[0].rsplit("/", 1)[1] + ("" if task == now else
+                                                   f" (older; now {now.split('+')[0].split('/')[2]})")
+    return (name, str(ours.n), str(ours), ci, original, p, task)

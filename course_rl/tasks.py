@@ -189,6 +189,19 @@ class EpisodeCap(gym.Wrapper, gym.utils.RecordConstructorArgs):
         return obs, reward, terminated, truncated or self._steps >= self.max_steps, info
 
 
+class CheckedAction(gym.Wrapper):
+    """Refuse an action of the wrong shape or with NaN or inf (``bullet_envs.check_action``).
+
+    The project's pybullet environments check in their own ``step``; MuJoCo's would simulate
+    a NaN action and return a NaN reward, so ``make`` puts this in front of them: the same bad
+    action gets the same error on both engines. The action goes on unchanged.
+    """
+
+    def step(self, action):
+        bullet_envs.check_action(action, self.action_space.shape)
+        return self.env.step(action)
+
+
 @contextlib.contextmanager
 def _mujoco_warnings_to_python() -> Iterator[None]:
     """Route MuJoCo's C warnings to Python while an environment is built.
@@ -248,13 +261,15 @@ def _make_cartpole(backend: str, render_mode: str | None, kwargs: dict[str, Any]
     else:
         env = _gym_make("InvertedPendulum-v5", backend, render_mode, kwargs,
                         max_episode_steps=1000)
-        env = RescaleAction(env, np.float32(-1.0), np.float32(1.0))
+        env = CheckedAction(RescaleAction(env, np.float32(-1.0), np.float32(1.0)))
     return FallPenaltyReward(env)
 
 
 def _make_cheetah(backend: str, render_mode: str | None, kwargs: dict[str, Any]) -> gym.Env:
     env_id = _bullet_envs().HALF_CHEETAH_ID if backend == "pybullet" else "HalfCheetah-v5"
     env = _gym_make(env_id, backend, render_mode, kwargs, max_episode_steps=1000)
+    if backend == "mujoco":
+        env = CheckedAction(env)
     return EpisodeCap(env, TASKS["cheetah"].max_episode_steps)
 
 

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from course_rl import config as configs
 from course_rl import results
 from course_rl.config import Config
 from course_rl.study import parse_seeds, run_study
@@ -120,3 +121,88 @@ def test_study_on_a_local_ray_instance(tmp_path):
         ray.shutdown()
     assert [s["seed"] for s in out] == [0, 1]
     assert len(results.load_runs(tmp_path, "tiny")) == 2
+
+
+# ---- configs from the command line: --set, show, list ------------------------------------------
+
+def test_train_with_set_changes_fields_and_names_the_run_after_them(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "course_rl", "train", "reinforce-cartpole", "--set",
+                          "episodes=2", "eval_every=1", "eval_episodes=1", "hidden_sizes=8,4",
+                          "policy_lr=1e-3", "gae_lambda=0.9", "squash_means=true"],
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    name = ("reinforce-cartpole+episodes=2+hidden_sizes=8,4+policy_lr=0.001+squash_means=true"
+            "+gae_lambda=0.9+eval_every=1+eval_episodes=1")
+    run = results.load_trace(tmp_path / "runs" / name / "pybullet" / "seed-0")
+    want = configs.get("reinforce-cartpole").replace(
+        name=name, episodes=2, eval_every=1, eval_episodes=1, hidden_sizes=(8, 4), policy_lr=1e-3,
+        gae_lambda=0.9, squash_means=True)
+    assert run.config == want
+    assert run.config.description == ("reinforce-cartpole with episodes=2, hidden_sizes=8,4, "
+                                      "policy_lr=0.001, squash_means=true, gae_lambda=0.9, "
+                                      "eval_every=1, eval_episodes=1.")
+
+
+def test_set_of_an_unchanged_value_or_a_name_keeps_or_gives_the_name():
+    base = configs.get("a2c-cartpole")
+    assert configs.with_settings(base, ["episodes=4000"]) == base
+    assert configs.with_settings(base, ["episodes=4000"]).name == "a2c-cartpole"
+    named = configs.with_settings(base, ["episodes=50", "name=quick"])
+    assert named.name == "quick" and named.episodes == 50
+
+
+@pytest.mark.parametrize("name", sorted(configs.EXPERIMENTS))
+def test_every_value_show_prints_reads_back_through_set(name):
+    c = configs.get(name)
+    settings = [f"{f}={configs.format_value(getattr(c, f))}" for f in configs.FIELD_KINDS
+                if f != "description"]
+    again = configs.with_settings(configs.Config(), settings)
+    assert again == c and again.name == c.name
+
+
+def test_show_prints_every_field_and_marks_what_differs_from_the_parent():
+    out = run_cli("show", "a2c-cartpole-ablation-no-clip")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "a2c-cartpole-ablation-no-clip: A2C on cartpole, derived from a2c-cartpole-improved"
+    table = {line[2:].split()[0]: line for line in lines if line[:2] in ("  ", "* ")}
+    assert set(table) == set(configs.FIELD_KINDS) - {"description"} | {"field"}
+    marked = {f for f, line in table.items() if line.startswith("*")}
+    assert marked == {"episodes", "clip_ratio", "eval_every", "eval_episodes"}
+    assert table["clip_ratio"].split()[1:] == ["clip_ratio", "0.0", "0.2"]  # value, then the parent's
+    assert table["gae_lambda"].split()[1:] == ["0.95"]
+    assert lines[-1].startswith("4 field(s) differ from a2c-cartpole-improved")
+    original = run_cli("show", "a2c-cartpole")
+    assert "an experiment of the original study" in original.stdout.splitlines()[0]
+    assert not [line for line in original.stdout.splitlines() if line.startswith("* ")]
+
+
+def test_every_derived_experiment_is_its_parent_plus_the_listed_differences():
+    originals = {"reinforce-cartpole", "a2c-cartpole", "reinforce-cheetah", "a2c-cheetah"}
+    assert {n for n in configs.EXPERIMENTS if configs.parent(n) is None} == originals
+    for name, c in configs.EXPERIMENTS.items():
+        parent = configs.parent(name)
+        if parent is not None:
+            changes = {k: new for k, (_, new) in configs.differences(c, parent).items()}
+            assert changes and parent.replace(name=name, **changes) == c
+
+
+def test_list_tells_every_experiment_apart():
+    out = run_cli("list")
+    assert out.returncode == 0, out.stderr
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in out.stdout.splitlines()[1:-1]}
+    assert set(rows) == set(configs.EXPERIMENTS)
+    assert len(set(rows.values())) == len(rows)  # no two rows read the same after the name
+    for change, shown in (("no-clip", "clip_ratio=0.0"), ("no-gae", "gae_lambda=none"),
+                          ("no-normalization", "normalize_observations=false"),
+                          ("persistence", "persistence=0.965")):
+        assert shown in rows[f"a2c-cartpole-ablation-{change}"]
+    assert "original_spread_defect=true" in rows["reinforce-cartpole-defect1"]
+
+
+def test_algorithm_names_the_clipped_variants_ppo():
+    assert configs.get("reinforce-cartpole").algorithm == "REINFORCE"
+    assert configs.get("a2c-cheetah").algorithm == "A2C"
+    for c in configs.IMPROVED:
+        assert c.algorithm == "PPO-clip"
+    assert configs.get("a2c-cartpole-ablation-no-clip").algorithm == "A2C"
