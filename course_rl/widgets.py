@@ -26,6 +26,7 @@ Taught in notebooks/02_policy_distribution.ipynb, 03_reinforce.ipynb, 04_a2c.ipy
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import html
 import io
@@ -731,6 +732,25 @@ def sweep_explorer(root=None, experiment_prefix: str = "a2c-cartpole-sweep",
 
 # ---- a live run --------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _interruptible():
+    """Let Stop (a kernel interrupt, SIGINT) raise KeyboardInterrupt inside the block.
+
+    ipykernel ignores SIGINT between messages and turns Python's handler on only around the
+    message it is handling; a widget message that arrives while another is being handled is
+    dispatched without that step (ipykernel 7), so a Run click could not be stopped."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
 class LiveRunPanel:
     """See ``live_run_panel``. ``run()`` trains once with the sliders' values (as the button
     does) and returns the ``results.Run``, or None when the values make no valid config."""
@@ -821,17 +841,18 @@ class LiveRunPanel:
                                  f"{html.escape(str(err))}</span>")
             return None
         self.button.disabled = True
-        self.status.value = f"training {config.name} (seed {self.seed})..."
         self.board = LiveBoard(cycles=config.cycles, image=self.image,
                                title=f"{config.name}: p = {config.persistence:g}, "
                                      f"β = {config.entropy_weight:g}")
-        # at once, not at the first cycle seconds later: the last run's board must not stay up
+        # at once, not at the first cycle seconds later: the last run's board must not stand
+        # beside the new run's status
         self.board.blank("starting (TensorFlow and the environments load first)...")
+        self.status.value = f"training {config.name} (seed {self.seed})..."
         self.output.clear_output()
         error, run = None, None
         started = time.perf_counter()
         try:
-            with self.output:  # the progress bar goes here
+            with self.output, _interruptible():  # the progress bar goes to the output
                 try:
                     run = training.train(config, seed=self.seed, backend=self.backend,
                                          callback=self.board.update, progress=True)

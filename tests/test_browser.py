@@ -54,6 +54,16 @@ def missing_browser() -> str | None:
     return None
 
 
+SERVER_LOG: list[Path] = []  # the running server's log, for error messages
+
+
+def server_log_tail(chars: int = 4000) -> str:
+    try:
+        return SERVER_LOG[-1].read_text()[-chars:]
+    except (IndexError, OSError):
+        return ""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -77,6 +87,7 @@ def jupyter_lab(root: Path, env_extra: dict | None = None):
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            **(env_extra or {})}
     log = open(home / "server.log", "w")
+    SERVER_LOG.append(home / "server.log")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
@@ -140,25 +151,38 @@ def wait_for_kernel(page, timeout_s: float = 120) -> None:
     raise TimeoutError("the kernel did not become idle")
 
 
-def run_all(page, timeout_s: float = 600) -> None:
-    """Menu Run > Run All Cells, then wait until every code cell has an execution count."""
+def prompts(page) -> list[str]:
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim())""")
+
+
+def run_all(page, timeout_s: float = 900) -> None:
+    """Menu Run > Restart Kernel and Run All Cells, then wait until every code cell has run.
+
+    Outputs are cleared first, so that a finished cell is one with a number again. (Restarting
+    first: a Run All sent while a new kernel is still connecting can be lost.)"""
     wait_for_kernel(page)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Edit$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Clear Outputs of All Cells$")).click()
+    page.wait_for_function("""() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+                               .every(p => !/\\d/.test(p.textContent))""")
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Restart Kernel and Run All")).click()
+    page.locator(".jp-Dialog .jp-mod-accept").click()
     deadline = time.monotonic() + timeout_s
-    page.wait_for_timeout(2000)
+    page.wait_for_timeout(3000)
     while time.monotonic() < deadline:
-        state = page.evaluate("""() => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-            const texts = prompts.map(p => p.textContent.trim());
-            return {pending: texts.filter(t => t === '[*]:' || t === '[ ]:').length,
-                    total: texts.length,
-                    errors: document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"] .jp-RenderedText, .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]').length}; }""")
-        if state["pending"] == 0:
+        texts = prompts(page)
+        if texts and all(re.fullmatch(r"\[\d+\]:", t) for t in texts):
             break
         page.wait_for_timeout(1000)
     else:
-        raise TimeoutError(f"Run All did not finish in {timeout_s} s: {state}")
+        status = page.evaluate("""() => { const el = document.querySelector(
+            '.jp-Notebook-ExecutionIndicator'); return el && el.getAttribute('data-status'); }""")
+        dialogs = page.locator(".jp-Dialog").all_inner_texts()
+        screenshot(page, "run-all-timeout.png")
+        raise TimeoutError(f"Run All did not finish in {timeout_s} s: prompts {prompts(page)}, "
+                           f"kernel {status}, dialogs {dialogs}\nserver log:\n{server_log_tail()}")
     errors = page.evaluate("""() => [...document.querySelectorAll(
         '.jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]')].map(e => e.textContent)""")
     assert not errors, "error outputs after Run All:\n" + "\n".join(e[:2000] for e in errors)
@@ -196,7 +220,7 @@ def lab(tmp_path_factory):
         yield url, token
 
 
-WIDGET = ".jp-OutputArea-output .widget-vbox"
+WIDGET = ".jp-OutputArea-output > .widget-vbox"  # a displayed panel (not its inner columns)
 
 
 def test_chapter_2_slider_redraws_the_figure(lab):
@@ -234,6 +258,38 @@ def test_chapter_2_slider_redraws_the_figure(lab):
         screenshot(page, "chapter2-live-after-slider.png")
 
 
+RECORDER = """(scope) => {
+    // every distinct board image and status text of the last panel with a Run button
+    const panel = [...document.querySelectorAll(scope)]
+        .filter(b => [...b.querySelectorAll('button')].some(x => x.textContent.includes('Run'))).pop();
+    window.__seen = [];
+    const look = () => {
+        const img = [...panel.querySelectorAll('img')].pop();
+        const status = [...panel.querySelectorAll('.widget-html')].map(h => h.innerText).join(' | ');
+        const now = {src: img && img.offsetWidth > 0 ? img.src : '', status: status};
+        const last = window.__seen[window.__seen.length - 1];
+        if (!last || last.src !== now.src || last.status !== now.status) window.__seen.push(now);
+    };
+    look();
+    window.__recorder = setInterval(look, 50);
+}"""
+
+
+def seen(page) -> list[dict]:
+    return page.evaluate("() => window.__seen")
+
+
+def wait_until_seen(page, condition: str, timeout_ms: int) -> None:
+    """Wait until ``condition`` (JS over ``s``, the recorded states) holds; on a timeout the
+    error lists the states seen."""
+    try:
+        page.wait_for_function(f"() => {{ const s = window.__seen; return {condition}; }}",
+                               timeout=timeout_ms)
+    except Exception as err:
+        states = "\n".join(f"{x['status'][:150]!r} src={x['src'][:40]}" for x in seen(page))
+        raise AssertionError(f"never saw {condition}; states seen:\n{states}") from err
+
+
 def test_chapter_4_run_button_updates_the_board(lab):
     url, token = lab
     with browser_page() as page:
@@ -241,16 +297,35 @@ def test_chapter_4_run_button_updates_the_board(lab):
         run_all(page)
         panel = page.locator(WIDGET).filter(has=page.locator("button", has_text="Run")).last
         panel.scroll_into_view_if_needed()
-        board = panel.locator("img").last
-        before = board.get_attribute("src") or ""
+        page.evaluate(RECORDER, WIDGET)
+        before = seen(page)[0]
+        assert "done in" in before["status"]  # the fast-mode run of the notebook itself
         panel.locator("button", has_text="Run").click()
-        page.wait_for_function(
-            """(before) => { const boxes = [...document.querySelectorAll('.jp-OutputArea-output .widget-vbox')]
-                   .filter(b => [...b.querySelectorAll('button')].some(x => x.textContent.includes('Run')));
-                 const img = [...boxes[boxes.length - 1].querySelectorAll('img')].pop();
-                 return img && img.src && img.src !== before && img.offsetWidth > 0; }""",
-            arg=before, timeout=120_000)
-        panel.locator(".widget-html", has_text=re.compile("done in")).wait_for(timeout=300_000)
+        wait_until_seen(page, "s.findIndex(x => x.status.includes('training')) >= 0 && s.slice("
+                        "s.findIndex(x => x.status.includes('training'))).some(x => "
+                        "x.status.includes('done in'))", 300_000)
+        log = seen(page)
+        training = next(i for i, x in enumerate(log) if "training" in x["status"])
+        # at the click the last run's board goes at once (an empty board while loading)...
+        assert all(x["src"] != before["src"] for x in log[training:]), "stale board while training"
+        # ...then the board updates as the run goes, and ends drawn
+        boards = {x["src"] for x in log[training:] if x["src"]}
+        assert len(boards) >= 3, f"{len(boards)} board images after the click"
+        assert "best greedy return" in log[-1]["status"]
+        panel.locator("img").last.scroll_into_view_if_needed()
         screenshot(page, "chapter4-after-run.png")
-        status = panel.locator(".widget-html", has_text=re.compile("done in")).inner_text()
-        assert "best greedy return" in status
+
+        # Stop (interrupt the kernel) during a longer run: "stopped", not a failure
+        episodes = panel.locator(".noUi-handle").nth(2)
+        episodes.focus()
+        episodes.press("End")
+        page.evaluate("() => { window.__seen = []; }")
+        panel.locator("button", has_text="Run").click()
+        wait_until_seen(page, "s.some(x => x.status.includes('training'))", 60_000)
+        page.wait_for_timeout(4000)
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Kernel$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Interrupt Kernel$")).click()
+        wait_until_seen(page, "s.some(x => x.status.includes('stopped'))", 120_000)
+        status = seen(page)[-1]["status"]
+        assert "failed" not in status and "KeyboardInterrupt" not in status, status
+        screenshot(page, "chapter4-stopped.png")
