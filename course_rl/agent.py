@@ -77,7 +77,7 @@ def capped_ratio(log_p, old_log_p):
     60+ nats in one Adam step, ``exp`` overflowed float32, and the weights became NaN
     (reinforce-cheetah-improved, first run; tests/test_agent.py reproduces the overflow).
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     return tf.exp(tf.minimum(log_p - old_log_p, MAX_LOG_RATIO))
 
 
@@ -214,8 +214,8 @@ class Agent:
     """
 
     def __init__(self, config: Config, obs_shape, action_shape, seed: int = 0):
-        import keras
-        import tensorflow as tf
+        from .quiet_tf import keras
+        from .quiet_tf import tf
 
         self.config = config
         self.obs_shape = tuple(obs_shape)
@@ -391,7 +391,7 @@ class Agent:
         and the optimisers, in a loop that XLA compiles. ``advantages`` and ``old_log_p`` are
         used only with ``gae_lambda`` and ``clip_ratio``.
         """
-        import tensorflow as tf
+        from .quiet_tf import tf
         cfg = self.config
         policy_vars = self.policy.trainable_variables
         value_vars = self.value.trainable_variables

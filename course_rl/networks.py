@@ -19,7 +19,7 @@ import numpy as np
 
 def mlp(input_shape, hidden_sizes, output_shape, hidden_init="random_normal", name=None):
     """A Keras MLP: Dense+ReLU per hidden size, then a linear layer reshaped to ``output_shape``."""
-    import keras
+    from .quiet_tf import keras
     output_shape = tuple(output_shape)
     layers = [keras.Input(shape=tuple(input_shape))]
     for size in hidden_sizes:

@@ -249,7 +249,7 @@ class PersistentRandomActor:
 # --------------------------------------------------------------------------------------------
 
 def _tf_params(outputs, action_dim: int, squash: bool = False, std_floor: float = STD_FLOOR):
-    import tensorflow as tf
+    from .quiet_tf import tf
     log_weights = tf.nn.log_softmax(outputs[..., 0], axis=-1)  # max-shifted internally
     means = tf.tanh(outputs[..., 1]) if squash else tf.clip_by_value(outputs[..., 1], -1.0, 1.0)
     stds = tf.sigmoid(outputs[..., 2]) / action_dim + std_floor
@@ -267,7 +267,7 @@ def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: flo
     now finds very unlikely can pull on the gradient when the same batch is reused for many
     epochs. ``floor=0`` gives the exact log-density. Returns shape ``(batch,)``.
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     log_weights, means, stds = _tf_params(outputs, action_dim, squash, std_floor)
     z = (tf.expand_dims(actions, -1) - means) / stds
     log_modes = -0.5 * tf.square(z) - tf.math.log(stds) - _LOG_SQRT_2PI
@@ -285,7 +285,7 @@ def entropy_upper_bound(outputs, action_dim: int, std_floor: float = STD_FLOOR):
     the expected entropy of the chosen Gaussian: ``H <= H(w) + sum_k w_k * 0.5 ln(2 pi e s_k^2)``
     (equality when the modes do not overlap). Summed over the independent coordinates.
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     log_weights, _, stds = _tf_params(outputs, action_dim, std_floor=std_floor)
     weights = tf.exp(log_weights)
     gauss = 0.5 * tf.math.log(2.0 * math.pi * math.e * tf.square(stds))
@@ -300,7 +300,7 @@ def edge_penalty(outputs, squash: bool = False):
     environment clips actions at +/-1; the original subtracted this term from the entropy
     bonus to keep modes away from the edges. Kept as a separate, named term.
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     log_weights, means, _ = _tf_params(outputs, 1, squash)
     per_coordinate = tf.reduce_sum(tf.exp(log_weights) * tf.pow(means, 4), axis=-1)
     return tf.reduce_sum(tf.reshape(per_coordinate, [tf.shape(per_coordinate)[0], -1]), axis=-1)

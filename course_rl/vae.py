@@ -228,13 +228,13 @@ def _write_weights(path, latent_dim: int, parts: dict[str, list[np.ndarray]],
 
 def _initializers(seed: int):
     """Glorot-uniform initializers with distinct seeds (Keras' default, without global state)."""
-    import keras
+    from .quiet_tf import keras
     return iter(keras.initializers.GlorotUniform(seed=int(seed) * 100 + i) for i in range(100))
 
 
 def build_encoder(latent_dim: int = LATENT_DIM, seed: int = 0):
     """The encoder: float frames in [0, 1] -> ``2 * latent_dim`` numbers (means, log-variances)."""
-    import keras
+    from .quiet_tf import keras
     init = _initializers(seed)
     layers = [keras.Input(IMAGE_SHAPE)]
     for filters in ENCODER_FILTERS:
@@ -247,7 +247,7 @@ def build_encoder(latent_dim: int = LATENT_DIM, seed: int = 0):
 
 def build_decoder(latent_dim: int = LATENT_DIM, seed: int = 0):
     """The decoder: latent codes -> 96x96x3 logits (apply a sigmoid for pixel values)."""
-    import keras
+    from .quiet_tf import keras
     init = _initializers(seed + 1)
     layers = [keras.Input((latent_dim,)),
               keras.layers.Dense(DECODER_UNITS, activation="relu", kernel_initializer=next(init)),
@@ -277,7 +277,7 @@ class FrameEncoder:
     """
 
     def __init__(self, weights):
-        import tensorflow as tf
+        from .quiet_tf import tf
 
         weights = [np.asarray(w, np.float32) for w in weights]
         latent = weights[-1].shape[0] // 2 if weights else 0
@@ -355,7 +355,7 @@ class VAE:
     """
 
     def __init__(self, latent_dim: int = LATENT_DIM, seed: int = 0, learning_rate: float = 5e-4):
-        import keras
+        from .quiet_tf import keras
 
         self.latent_dim = _check_latent_dim(latent_dim)
         self.learning_rate = float(learning_rate)
@@ -373,7 +373,7 @@ class VAE:
 
     # ---- inference --------------------------------------------------------------------------
     def _moments(self, frames, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-        import tensorflow as tf
+        from .quiet_tf import tf
 
         if self._moments_fn is None:
             self._moments_fn = tf.function(
@@ -404,7 +404,7 @@ class VAE:
 
     def decode_logits(self, z, batch_size: int = 256) -> np.ndarray:
         """Decoder logits of latent codes, ``(n, 96, 96, 3)`` float32."""
-        import tensorflow as tf
+        from .quiet_tf import tf
 
         if self._decode_fn is None:
             self._decode_fn = tf.function(
@@ -436,7 +436,7 @@ class VAE:
         ``x``: target frames in [0, 1]; ``logits``: decoder output; ``mean``, ``log_var``: the
         encoder's Gaussian.
         """
-        import tensorflow as tf
+        from .quiet_tf import tf
 
         bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits)
         # entropy of the targets: the cross-entropy's floor (a constant, no gradient)
@@ -449,7 +449,7 @@ class VAE:
         return reconstruction, kl, mse
 
     def _train_step(self, frames, noise, probe):
-        import tensorflow as tf
+        from .quiet_tf import tf
 
         x = tf.cast(frames, tf.float32) / 255.0
         with tf.GradientTape() as tape:
@@ -469,7 +469,7 @@ class VAE:
 
     def evaluate(self, frames, seed: int = 0, batch_size: int = 256) -> dict[str, float]:
         """Mean loss terms over ``frames`` (no update; one latent sample per frame)."""
-        import tensorflow as tf
+        from .quiet_tf import tf
 
         rng = np.random.default_rng(seed)
         totals = np.zeros(4)
@@ -504,7 +504,7 @@ class VAE:
         cosine similarity of the probe frames' latent means to their initial ones), plus
         ``epoch`` (the epoch of each step) and ``seconds`` (wall time of the call).
         """
-        import tensorflow as tf
+        from .quiet_tf import tf
         from tqdm.auto import tqdm
 
         frames = np.asarray(frames)

@@ -11,7 +11,10 @@ or all at once: ``video.show_episode("cartpole", act)``.
 
 Clips are embedded in the notebook itself (base64), so they play wherever the notebook is
 opened (Jupyter, Colab, a static HTML export) without files beside it: MP4 as H.264 in
-``yuv420p`` (the only pixel format every browser decodes), or an animated GIF.
+``yuv420p`` (the only pixel format every browser decodes), or an animated GIF. The data sits
+on the ``<video>`` element itself (JupyterLab keeps it there in a notebook not yet trusted; it
+strips a ``<source>`` child's), and each clip also carries a still for viewers that show no
+HTML video (GitHub): a small animated GIF, or a poster frame when that would be too big.
 
 Taught in notebooks/05_results.ipynb.
 """
@@ -19,7 +22,10 @@ Taught in notebooks/05_results.ipynb.
 from __future__ import annotations
 
 import base64
+import functools
 import html
+import io
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -317,23 +323,90 @@ def encode_gif(frames, fps: float = 30) -> bytes:
     return iio.imwrite("<bytes>", frames, extension=".gif", duration=1000.0 / fps, loop=0)
 
 
+STILL_BYTES = 100_000
+"""Largest animated GIF stored beside a clip; a clip whose GIF would be bigger gets a poster."""
+
+STILL_FPS = 10
+"""Frame rate of that GIF (frames are dropped to reach it): motion, at a fraction of the size."""
+
+
+def encode_gif_small(frames, fps: float = 30, colors: int = 64) -> bytes:
+    """A compact looping GIF: one palette of ``colors`` shared by all frames (no flicker, and
+    unchanged pixels compress away), frames dropped to at most ``STILL_FPS`` per second."""
+    import PIL.Image
+
+    frames = _check_frames(frames)
+    step = max(1, round(fps / STILL_FPS))
+    frames = frames[::step]
+    picks = np.linspace(0, len(frames) - 1, min(4, len(frames))).astype(int)
+    palette = PIL.Image.fromarray(np.concatenate(frames[picks], axis=0)).quantize(
+        colors=colors, method=PIL.Image.Quantize.MEDIANCUT)
+    images = [PIL.Image.fromarray(f).quantize(palette=palette, dither=PIL.Image.Dither.NONE)
+              for f in frames]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], loop=0,
+                   duration=max(20, round(1000 * step / fps)), optimize=True)
+    return buf.getvalue()
+
+
+def still_image(frames, fps: float = 30, max_bytes: int = STILL_BYTES) -> tuple[bytes, str]:
+    """The clip for viewers without HTML video: ``(data, mime type)``.
+
+    A compact animated GIF (``encode_gif_small``), at half size if the full-size one is over
+    ``max_bytes``; if that is too, a PNG of the middle frame (a poster).
+    """
+    import PIL.Image
+
+    frames = _check_frames(frames)
+    gif = encode_gif_small(frames, fps)
+    if len(gif) > max_bytes and min(frames.shape[1:3]) >= 64:
+        half = np.stack([np.asarray(PIL.Image.fromarray(f).reduce(2)) for f in frames])
+        gif = encode_gif_small(half, fps)
+    if len(gif) <= max_bytes:
+        return gif, "image/gif"
+    buf = io.BytesIO()
+    PIL.Image.fromarray(frames[len(frames) // 2]).save(buf, format="png", optimize=True)
+    return buf.getvalue(), "image/png"
+
+
+@functools.cache
+def _clip_class():
+    from IPython.display import HTML
+
+    class Clip(HTML):
+        """An HTML clip that a notebook stores with a still (``still``, ``still_mime``) and a
+        one-line ``note`` as text: viewers that show no HTML video show the still."""
+
+        def __init__(self, body: str, still: bytes, still_mime: str, note: str):
+            super().__init__(body)
+            self.still, self.still_mime, self.note = still, still_mime, note
+
+        def _repr_mimebundle_(self, include=None, exclude=None):
+            return {"text/html": self.data, "text/plain": self.note,
+                    self.still_mime: base64.b64encode(self.still).decode("ascii")}
+
+    return Clip
+
+
 def to_html(frames, fps: float = 30, fmt: str = "mp4", caption: str | None = None):
     """Embed frames in the notebook as a looping clip: an ``IPython.display.HTML``.
 
     ``fmt="mp4"``: a ``<video controls autoplay loop muted>`` with H.264 data inline (small:
     a 10 s 240x160 clip is well under 100 kB). ``fmt="gif"``: an ``<img>`` (bigger, but plays in
-    places that show no video). ``caption`` is shown under the clip.
+    places that show no video). ``caption`` is shown under the clip. Displayed, the clip also
+    stores ``still_image(frames)`` (an animated GIF of modest size, or a poster frame) and the
+    caption as plain text, for viewers that show no HTML (GitHub).
 
     Taught in notebooks/05_results.ipynb.
     """
-    from IPython.display import HTML
-
     frames = _check_frames(frames)
     h, w = frames.shape[1:3]
     if fmt == "mp4":
         data = base64.b64encode(encode_mp4(frames, fps)).decode("ascii")
+        # src on <video> itself: JupyterLab's sanitiser (untrusted notebooks) keeps it there
+        # but strips a <source> child's src, which left a black player
         body = (f'<video width="{w + w % 2}" height="{h + h % 2}" controls autoplay loop muted '
-                f'playsinline><source src="data:video/mp4;base64,{data}" type="video/mp4">'
+                f'playsinline src="data:video/mp4;base64,{data}">'
                 f'Your browser does not play H.264 video.</video>')
     elif fmt == "gif":
         data = base64.b64encode(encode_gif(frames, fps)).decode("ascii")
@@ -343,7 +416,12 @@ def to_html(frames, fps: float = 30, fmt: str = "mp4", caption: str | None = Non
     if caption:
         body = (f'<figure style="margin:0">{body}<figcaption style="font-size:90%">'
                 f'{html.escape(caption)}</figcaption></figure>')
-    return HTML(body)
+    still, mime = still_image(frames, fps)
+    seconds = len(frames) / fps
+    note = (f"video, {seconds:.1f} s" + (f": {caption}" if caption else "")
+            + ("" if mime == "image/gif" else " (a still frame here; the clip plays in "
+               "JupyterLab, Colab or nbviewer)"))
+    return _clip_class()(body, still, mime, note)
 
 
 def show_episode(task: str, policy=None, backend: str = "pybullet", seed: int = 0,

@@ -12,6 +12,12 @@ input, so a notebook that builds them runs top to bottom unattended (CI, nbval).
 rendered to PNG and shown in ``ipywidgets.Image`` widgets (or, for a bare ``LiveBoard``, in one
 updatable notebook display), which works the same in Jupyter, JupyterLab and Colab.
 
+A first look without a kernel: the widgets above display as one output holding the live widget
+*and* a PNG picture of their state when displayed (``Panel``), with a one-line note as the text
+fallback. A live JupyterLab, Colab or VS Code shows the widget; where no widget can run (GitHub,
+nbviewer without widget state, JupyterLab before the notebook is trusted) the picture shows.
+Controls wrap to the output's width (a 1024-px window with the file browser open fits them).
+
 Set the environment variable ``COURSE_RL_FAST=1`` to make runs tiny (see ``fast_mode``).
 
 Taught in notebooks/02_policy_distribution.ipynb, 03_reinforce.ipynb, 04_a2c.ipynb.
@@ -19,6 +25,9 @@ Taught in notebooks/02_policy_distribution.ipynb, 03_reinforce.ipynb, 04_a2c.ipy
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import functools
 import html
 import io
 import math
@@ -66,6 +75,111 @@ def _in_ipython() -> bool:
 def _widgets():
     import ipywidgets
     return ipywidgets
+
+
+# ---- layout and the static first look --------------------------------------------------------------
+
+def _slider_layout():
+    """Sliders take their column's width (read-outs stay visible in a narrow output area)."""
+    return _widgets().Layout(width="100%", min_width="240px", max_width="460px")
+
+
+def _controls(*columns):
+    """Columns of controls side by side, wrapping under each other when the output is narrow."""
+    w = _widgets()
+    boxes = [w.VBox(list(c), layout=w.Layout(flex="1 1 300px", min_width="240px",
+                                              max_width="470px"))
+             if isinstance(c, (list, tuple)) else c for c in columns]
+    return w.HBox(boxes, layout=w.Layout(flex_flow="row wrap", width="100%",
+                                         align_items="flex-start"))
+
+
+def _image(**layout):
+    """An Image widget shown at the PNG's own size (a flex box would stretch it, blurred),
+    shrunk only when the output is narrower."""
+    w = _widgets()
+    return w.Image(format="png", layout=w.Layout(align_self="flex-start", max_width="100%",
+                                                 height="auto", **layout))
+
+
+def _plain(text: str) -> str:
+    """HTML read-out to one line of plain text."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
+def card_png(lines, width: int, title: str | None = None, dpi: float = 80) -> bytes:
+    """PNG of a few lines of text, ``width`` pixels wide: the static stand-in for controls."""
+    import textwrap
+    chars = max(20, int(width / (0.56 * 11 * dpi / 72)))  # about 0.56 em per character
+    wrapped = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, chars) or [""]
+    rows = len(wrapped) + (title is not None)
+    height = (rows * 11 * 1.45 + 14) / 72  # inches
+    fig = Figure(figsize=(width / dpi, height), dpi=dpi)
+    y = 1.0 - 7 / 72 / height
+    step = 11 * 1.45 / 72 / height
+    if title is not None:
+        fig.text(0.012, y, title, fontsize=11, weight="bold", va="top")
+        y -= step
+    for line in wrapped:
+        fig.text(0.012, y, line, fontsize=11, va="top", family="DejaVu Sans")
+        y -= step
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="#f5f5f5")
+    return buf.getvalue()
+
+
+def _png_width(png: bytes) -> int:
+    return int.from_bytes(png[16:20], "big")  # the IHDR chunk's width
+
+
+def stack_png(*pngs: bytes) -> bytes:
+    """PNGs stacked top to bottom on white (left-aligned), as one well-compressed PNG."""
+    import PIL.Image
+    images = [PIL.Image.open(io.BytesIO(p)).convert("RGB") for p in pngs if p]
+    out = PIL.Image.new("RGB", (max(i.width for i in images), sum(i.height for i in images)),
+                        "white")
+    y = 0
+    for image in images:
+        out.paste(image, (0, y))
+        y += image.height
+    buf = io.BytesIO()
+    out.save(buf, format="png", optimize=True)
+    return buf.getvalue()
+
+
+@functools.cache
+def _panel_class():
+    w = _widgets()
+
+    class Panel(w.VBox):
+        """A ``VBox`` that a notebook stores with a static picture of itself.
+
+        Its ``static_view`` (a function returning ``(png_bytes, note)``) is called when the
+        panel is displayed: the output then holds the live widget, the PNG and the one-line
+        note as ``text/plain`` (instead of the repr ``VBox(children=(...``).
+        """
+
+        static_view = None
+
+        def _repr_mimebundle_(self, **kwargs):
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if self.static_view is not None:
+                png, note = self.static_view()
+                bundle["image/png"] = base64.b64encode(png).decode("ascii")
+                bundle["text/plain"] = note
+            return bundle
+
+    return Panel
+
+
+def panel(children, static_view):
+    """A ``VBox`` of ``children`` displayed with a static picture (see ``Panel``):
+    ``static_view()`` returns ``(png_bytes, one_line_note)``."""
+    box = _panel_class()(children)
+    box.static_view = static_view
+    return box
 
 
 # ---- the live training board ---------------------------------------------------------------------
@@ -147,21 +261,52 @@ class LiveBoard:
         if self.cycles:  # the whole run's width from the start: the curves grow to the right
             actors = np.shape(self.arrays["training_episode_returns"])[1]
             self.axes[0, 0].set_xlim(0, self.cycles * actors)
-        png = figure_png(self.fig, self.dpi)
-        if self.image is not None:
-            self.image.value = png
-            self.image.layout.display = None
-        elif self.show and _in_ipython():
-            from IPython.display import Image, display
-            if self.handle is None:
-                self.handle = display(Image(data=png, format="png"), display_id=True)
-            else:
-                self.handle.update(Image(data=png, format="png"))
+        self._mark_sparse_lines()
+        self._show(figure_png(self.fig, self.dpi))
         self._pending = False
         self._last_draw = time.perf_counter()
         self._last_cost = self._last_draw - started
         self.draw_seconds += self._last_cost
         self.draws += 1
+
+    def _mark_sparse_lines(self) -> None:
+        from matplotlib.ticker import MaxNLocator
+        for ax in self.axes.ravel():
+            # a curve of one point is invisible as a line (the first cycle, the first
+            # evaluation): few points get markers
+            for line in ax.get_lines():
+                if len(line.get_xdata()) <= 25:
+                    line.set_marker("o")
+                    line.set_markersize(4 if len(line.get_xdata()) > 1 else 6)
+            # a short run (fast mode) would get ticks at 2.5, 7.5, ... episodes
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+    def _show(self, png: bytes) -> None:
+        if self.image is not None:
+            self.image.value = png
+            self.image.layout.display = None
+        elif self.show and _in_ipython():
+            from IPython.display import display
+            bundle = {"image/png": base64.b64encode(png).decode("ascii"),
+                      "text/plain": f"training board: {self.title or 'training'}"}
+            if self.handle is None:
+                self.handle = display(bundle, raw=True, display_id=True)
+            else:
+                self.handle.update(bundle, raw=True)
+
+    def blank(self, note: str = "starting...") -> None:
+        """Draw the four panels empty, titled with ``note``: what a new run shows at once,
+        before its first cycle (loading TensorFlow and building environments takes seconds)."""
+        titles = ("on-policy return", "greedy return (mean of an evaluation)",
+                  "value loss RMSE", "mean objective")
+        for ax, ylabel in zip(self.axes.ravel(), titles):
+            ax.clear()
+            ax.set_ylabel(ylabel, fontsize=9)
+            ax.grid(alpha=0.3)
+        for ax in self.axes[1]:
+            ax.set_xlabel("training episode")
+        self.fig.suptitle(f"{self.title or 'training'}: {note}")
+        self._show(figure_png(self.fig, self.dpi))
 
     def close(self, run=None) -> None:
         """Final draw: with ``run`` (what ``train`` returned, including the final evaluation)
@@ -205,25 +350,35 @@ class PolicyExplorer:
                              places + rng.uniform(-0.08, 0.08, self.MAX_MODES),
                              np.zeros(self.MAX_MODES)], axis=-1)
         style = {"description_width": "110px"}
-        layout = w.Layout(width="420px")
         self.persistence = w.FloatSlider(value=persistence, min=0.0, max=0.99, step=0.01,
-                                         description="persistence p", style=style, layout=layout)
+                                         description="persistence p", style=style,
+                                         layout=_slider_layout())
         self.n_modes = w.IntSlider(value=n_modes, min=1, max=self.MAX_MODES,
-                                   description="modes K", style=style, layout=layout)
+                                   description="modes K", style=style, layout=_slider_layout())
         self.temp = w.FloatSlider(value=temp, min=0.0, max=2.0, step=0.05,
-                                  description="temperature", style=style, layout=layout)
+                                  description="temperature", style=style, layout=_slider_layout())
         self.spread = w.FloatSlider(value=spread, min=-5.0, max=3.0, step=0.25,
-                                    description="raw spread s", style=style, layout=layout)
+                                    description="raw spread s", style=style,
+                                    layout=_slider_layout())
         self.label = w.HTML()
-        self.image = w.Image(format="png")
+        self.image = _image()
         self._build_figure()
         for slider in (self.persistence, self.n_modes, self.temp, self.spread):
             slider.observe(self.redraw, names="value")
-        controls = w.HBox([w.VBox([self.persistence, self.n_modes]),
-                           w.VBox([self.temp, self.spread])])
-        self.widget = w.VBox([controls, self.label, self.image])
+        controls = _controls([self.persistence, self.n_modes], [self.temp, self.spread])
+        self.widget = panel([controls, self.label, self.image], self.static_view)
         self.widget.explorer = self  # reach the data from the returned widget
         self.redraw()
+
+    def static_view(self) -> tuple[bytes, str]:
+        """The picture stored with the notebook: the slider values and read-out, the figure."""
+        values = (f"persistence p = {self.persistence.value:.2f},  modes K = {self.n_modes.value},"
+                  f"  temperature = {self.temp.value:.2f},  raw spread s = {self.spread.value:.2f}")
+        card = card_png([values, _plain(self.label.value)], _png_width(self.image.value),
+                        title="Policy explorer (run the notebook to move the sliders)")
+        return (stack_png(card, self.image.value),
+                f"Policy explorer at {values.replace('  ', ' ')} (run the notebook to move "
+                f"the sliders)")
 
     def _build_figure(self) -> None:
         # Speed: the artists are made once and only their data change, and only they are drawn
@@ -456,7 +611,10 @@ class SweepExplorer:
                 f"Train them with <code>course-rl study &lt;name&gt; --root &lt;root&gt;</code> for "
                 f"each name of <code>[c.name for c in course_rl.config.sweep_configs()]</code>, "
                 f"then build this widget again with that root.")
-            self.widget = w.VBox([w.HTML(f"<p style='color:#a33'>{self.message}</p>")])
+            self.widget = panel([w.HTML(f"<p style='color:#a33'>{self.message}</p>")],
+                                lambda: (card_png([_plain(self.message)], 760,
+                                                  title="Sweep explorer"),
+                                         "Sweep explorer: no sweep results found"))
             self.widget.explorer = self
             return
         self.message = None
@@ -479,15 +637,14 @@ class SweepExplorer:
             start = max(self.points, key=lambda k: np.mean([r.best_eval_return
                                                            for r in self.points[k]]))
         style = {"description_width": "130px"}
-        layout = w.Layout(width="460px")
         self.persistence = w.SelectionSlider(
             options=[(f"{p:g}", p) for p in self.persistences], value=start[0],
-            description="persistence p", style=style, layout=layout)
+            description="persistence p", style=style, layout=_slider_layout())
         self.entropy_weight = w.SelectionSlider(
             options=[(f"{b:g}", b) for b in self.entropy_weights], value=start[1],
-            description="entropy weight β", style=style, layout=layout)
+            description="entropy weight β", style=style, layout=_slider_layout())
         self.label = w.HTML()
-        self.image = w.Image(format="png")
+        self.image = _image()
         self.fig = Figure(figsize=(10, 4.2))
         grid = self.fig.add_gridspec(1, 2, width_ratios=(1.6, 1), left=0.07, right=0.97,
                                      bottom=0.13, top=0.9, wspace=0.25)
@@ -496,10 +653,18 @@ class SweepExplorer:
         self._draw_heatmap()
         for slider in (self.persistence, self.entropy_weight):
             slider.observe(self.redraw, names="value")
-        self.widget = w.VBox([w.HBox([self.persistence, self.entropy_weight]), self.label,
-                              self.image])
+        self.widget = panel([_controls([self.persistence], [self.entropy_weight]), self.label,
+                             self.image], self.static_view)
         self.widget.explorer = self
         self.redraw()
+
+    def static_view(self) -> tuple[bytes, str]:
+        """The picture stored with the notebook: the read-out above the figure."""
+        card = card_png([_plain(self.label.value)], _png_width(self.image.value),
+                        title="Sweep explorer (run the notebook to move the sliders)")
+        return (stack_png(card, self.image.value),
+                f"Sweep explorer at {_plain(self.label.value)} (run the notebook to move the "
+                f"sliders)")
 
     def _draw_heatmap(self) -> None:
         ax = self.ax_grid
@@ -554,6 +719,25 @@ def sweep_explorer(root=None, experiment_prefix: str = "a2c-cartpole-sweep",
 
 # ---- a live run --------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _interruptible():
+    """Let Stop (a kernel interrupt, SIGINT) raise KeyboardInterrupt inside the block.
+
+    ipykernel ignores SIGINT between messages and turns Python's handler on only around the
+    message it is handling; a widget message that arrives while another is being handled is
+    dispatched without that step (ipykernel 7), so a Run click could not be stopped."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
+
+
 class LiveRunPanel:
     """See ``live_run_panel``. ``run()`` trains once with the sliders' values (as the button
     does) and returns the ``results.Run``, or None when the values make no valid config."""
@@ -564,38 +748,51 @@ class LiveRunPanel:
         self.base = cfg.get(base) if isinstance(base, str) else base
         self.seed, self.backend = seed, backend
         actors = self.base.actor_count
-        if fast_mode():
-            episodes = actors * max(1, math.ceil(20 / actors))
+        if fast_mode():  # about 20 episodes, and at least two cycles: curves, not points
+            episodes = actors * max(2, math.ceil(20 / actors))
             self.eval_episodes = 5
         else:
             self.eval_episodes = min(self.base.eval_episodes, 20)
         episodes = max(actors, int(round(episodes / actors)) * actors)
         style = {"description_width": "130px"}
-        layout = w.Layout(width="460px")
         self.persistence = w.FloatSlider(value=min(self.base.persistence, 0.99), min=0.0, max=0.99,
                                          step=0.005, readout_format=".3f",
-                                         description="persistence p", style=style, layout=layout)
+                                         description="persistence p", style=style,
+                                         layout=_slider_layout())
         self.entropy_weight = w.FloatSlider(value=self.base.entropy_weight, min=0.0, max=0.5,
                                             step=0.01, description="entropy weight β",
-                                            style=style, layout=layout)
+                                            style=style, layout=_slider_layout())
         self.episodes = w.IntSlider(value=episodes, min=actors, max=max(4 * episodes, 40 * actors),
                                     step=actors, description="episodes", style=style,
-                                    layout=layout)
+                                    layout=_slider_layout())
         self.button = w.Button(description="Run", button_style="primary", icon="play")
         self.button.on_click(self._clicked)
         self.status = w.HTML()
-        self.image = w.Image(format="png", layout=w.Layout(display="none"))
+        self.image = _image(display="none")
         self.output = w.Output()
         self.last_run = None
         self.board = None
         for slider in (self.persistence, self.entropy_weight, self.episodes):
             slider.observe(self.redraw, names="value")
-        self.widget = w.VBox([w.HBox([w.VBox([self.persistence, self.entropy_weight,
-                                              self.episodes]), self.button]),
-                              self.status, self.output, self.image])
+        self.widget = panel([_controls([self.persistence, self.entropy_weight, self.episodes],
+                                       self.button),
+                             self.status, self.output, self.image], self.static_view)
         self.widget.panel = self
         self.widget.run = self.run
         self.redraw()
+
+    def static_view(self) -> tuple[bytes, str]:
+        """The picture stored with the notebook: the settings and status, and the board if a
+        run has been drawn."""
+        values = (f"persistence p = {self.persistence.value:.3f},  entropy weight β = "
+                  f"{self.entropy_weight.value:g},  episodes = {self.episodes.value}")
+        board = self.image.value if self.image.layout.display != "none" else b""
+        width = _png_width(board) if board else 720
+        card = card_png([values, _plain(self.status.value)], width,
+                        title="Live run (run the notebook, then press Run to train)")
+        return (stack_png(card, board),
+                f"Live run panel at {values.replace('  ', ' ')} (run the notebook, then press "
+                f"Run to train)")
 
     def config(self):
         """The config the sliders describe (raises ValueError for an invalid one)."""
@@ -631,15 +828,18 @@ class LiveRunPanel:
                                  f"{html.escape(str(err))}</span>")
             return None
         self.button.disabled = True
-        self.status.value = f"training {config.name} (seed {self.seed})..."
         self.board = LiveBoard(cycles=config.cycles, image=self.image,
                                title=f"{config.name}: p = {config.persistence:g}, "
                                      f"β = {config.entropy_weight:g}")
+        # at once, not at the first cycle seconds later: the last run's board must not stand
+        # beside the new run's status
+        self.board.blank("starting (TensorFlow and the environments load first)...")
+        self.status.value = f"training {config.name} (seed {self.seed})..."
         self.output.clear_output()
         error, run = None, None
         started = time.perf_counter()
         try:
-            with self.output:  # the progress bar goes here
+            with self.output, _interruptible():  # the progress bar goes to the output
                 try:
                     run = training.train(config, seed=self.seed, backend=self.backend,
                                          callback=self.board.update, progress=True)
@@ -649,11 +849,20 @@ class LiveRunPanel:
                         traceback.print_exc()
         finally:
             self.button.disabled = False
+        if isinstance(error, KeyboardInterrupt):  # the user pressed Stop: not a failure
+            self.board.close()
+            done = f"after cycle {self.board.cycle} of {config.cycles}" \
+                if self.board.cycle else "before the first cycle"
+            self.status.value = (f"stopped {done} ({time.perf_counter() - started:.0f} s); press "
+                                 f"<b>Run</b> to start again.")
+            if raise_errors:
+                raise error  # called from code: the cell stops too
+            return None
         if error is not None:
             self.status.value = (f"<span style='color:#a33'>training failed: "
                                  f"{html.escape(f'{type(error).__name__}: {error}')}</span>")
             if raise_errors or not isinstance(error, Exception):
-                raise error  # an interrupt always stops the notebook
+                raise error
             return None
         self.board.close(run)
         self.last_run = run
@@ -668,8 +877,11 @@ def live_run_panel(base="a2c-cartpole", episodes: int = 300, seed: int = 0,
 
     A click trains ``base`` (an experiment name or a Config) with the slider values, greedy
     evaluations about every tenth of the run (``eval_episodes`` at most 20) and no files
-    written, showing a progress bar and the four training panels as they grow. In fast mode
-    (``COURSE_RL_FAST=1``) the run defaults to about 20 episodes and 5 evaluation episodes.
+    written, showing a progress bar and the four training panels as they grow (blanked at the
+    click, so the last run's board never stands beside a new run's status). Interrupting the
+    kernel (Stop) ends the run with "stopped" and keeps what it drew. In fast mode
+    (``COURSE_RL_FAST=1``) the run defaults to about 20 episodes (at least two cycles) and 5
+    evaluation episodes.
 
     Returns an ``ipywidgets.VBox``; call its ``.run()`` to train once without clicking (it
     returns the ``results.Run``); ``.panel`` holds the sliders and ``last_run``.

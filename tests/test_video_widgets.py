@@ -265,3 +265,139 @@ def test_load_policy_replays_a_normalised_squashed_run(tmp_path):
     obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
     np.testing.assert_allclose(video.load_policy(in_memory)(obs), video.load_policy(tmp_path / "run")(obs),
                                rtol=1e-6)
+
+
+# ---- what a notebook stores: stills beside clips, pictures beside widgets ------------------------
+
+def bundle(obj):
+    from IPython.core.formatters import DisplayFormatter
+    data, _ = DisplayFormatter().format(obj)
+    return data
+
+
+def moving_square(t=60, h=64, w=96):
+    frames = np.full((t, h, w, 3), 30, np.uint8)
+    for i in range(t):
+        frames[i, 20:40, i:i + 20] = (255, 200, 0)
+    return frames
+
+
+def test_a_clip_is_stored_with_a_still_and_a_one_line_note():
+    frames = moving_square()
+    data = bundle(video.to_html(frames, fps=30, caption="a square"))
+    # the MP4 on the <video> element: JupyterLab's sanitiser strips a <source> child's src
+    assert re.search(r'<video [^>]*src="data:video/mp4;base64,', data["text/html"])
+    assert "<source" not in data["text/html"]
+    gif = base64.b64decode(data["image/gif"])
+    back = iio.imread(gif, extension=".gif", index=None)
+    assert back.shape == (20, 64, 96, 3)  # 30 fps -> every 3rd frame (10 fps)
+    # the square moved: the GIF's frames follow the clip's
+    assert np.abs(back[0].astype(int) - frames[0]).mean() < 8
+    assert np.abs(back[-1].astype(int) - frames[57]).mean() < 8
+    assert data["text/plain"] == "video, 2.0 s: a square" and "\n" not in data["text/plain"]
+
+
+def test_a_big_clip_gets_a_half_size_gif_or_a_poster():
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, size=(30, 80, 120, 3), dtype=np.uint8)  # incompressible
+    full = video.encode_gif_small(noise, fps=10)
+    still, mime = video.still_image(noise, fps=10, max_bytes=len(full) - 1)
+    assert mime == "image/gif" and iio.imread(still, extension=".gif", index=None).shape == (30, 40, 60, 3)
+    still, mime = video.still_image(noise, fps=10, max_bytes=1000)
+    assert mime == "image/png"
+    np.testing.assert_array_equal(iio.imread(still, extension=".png"), noise[15])
+    data = bundle(video.to_html(noise, fps=10))
+    assert "image/gif" not in data or len(base64.b64decode(data["image/gif"])) <= video.STILL_BYTES
+
+
+def stored_picture(box):
+    data = bundle(box)
+    assert "application/vnd.jupyter.widget-view+json" in data  # still the live widget
+    text = data["text/plain"]
+    assert "\n" not in text and "children=" not in text and "Box(" not in text, text
+    return iio.imread(base64.b64decode(data["image/png"]), extension=".png"), text
+
+
+def test_widgets_are_stored_with_a_picture_of_their_state(tmp_path):
+    box = widgets.policy_explorer(seed=0)
+    picture, text = stored_picture(box)
+    figure = iio.imread(box.explorer.image.value, extension=".png")[..., :3]
+    # the figure at the bottom of the picture, under a card naming the slider values
+    assert picture.shape[1] == figure.shape[1] and picture.shape[0] > figure.shape[0]
+    np.testing.assert_array_equal(picture[-figure.shape[0]:, :, :3], figure)
+    assert "persistence p = 0.90" in text
+    box.explorer.persistence.value = 0.5  # a redraw: the picture follows the state
+    assert "persistence p = 0.50" in stored_picture(box)[1]
+
+    for p in (0.0, 0.965):
+        fake_sweep_run(tmp_path, p, 0.05, 0)
+    _, text = stored_picture(widgets.sweep_explorer(root=tmp_path))
+    assert "persistence 0.965, entropy weight 0.05" in text
+    _, text = stored_picture(widgets.sweep_explorer(root=tmp_path / "nothing"))
+    assert "no sweep results" in text
+
+    panel = widgets.live_run_panel(base=TINY)
+    picture, text = stored_picture(panel)
+    assert "press Run" in text and picture.shape[1] == 720
+
+
+def test_controls_have_no_fixed_pixel_widths():
+    # 420-px sliders cut off their read-outs in a 1024-px window with the file browser open
+    import ipywidgets
+
+    def walk(widget):
+        yield widget
+        for child in getattr(widget, "children", ()):
+            yield from walk(child)
+
+    for box in (widgets.policy_explorer(), widgets.live_run_panel(base=TINY)):
+        sliders = [w for w in walk(box) if isinstance(w, ipywidgets.widgets.widget_int._Int)
+                   or isinstance(w, ipywidgets.widgets.widget_float._Float)]
+        assert sliders
+        for s in sliders:
+            assert s.layout.width == "100%", s.layout.width
+        images = [w for w in walk(box) if isinstance(w, ipywidgets.Image)]
+        assert images and all(i.layout.align_self == "flex-start" for i in images)
+        wrapping = [w for w in walk(box) if isinstance(w, ipywidgets.HBox)]
+        assert all(h.layout.flex_flow == "row wrap" for h in wrapping)
+
+
+def board_arrays(cycles, actors):
+    return {"training_episode_returns": np.arange(cycles * actors, dtype=float).reshape(cycles, actors),
+            "eval_episode_returns": np.ones((1, 3)), "eval_episode_numbers": np.array([0]),
+            "value_rmse": np.ones(cycles), "mean_objective": np.zeros(cycles)}
+
+
+def test_live_board_shows_a_single_cycle_with_markers_and_integer_ticks():
+    board = widgets.LiveBoard(cycles=2, show=False)
+    board.update(board_arrays(1, 10), 1)
+    for ax in board.axes.ravel():
+        lines = [line for line in ax.get_lines() if len(line.get_xdata())]
+        assert lines, ax.get_ylabel()
+        assert all(line.get_marker() == "o" for line in lines if len(line.get_xdata()) == 1)
+        ticks = ax.get_xticks()
+        np.testing.assert_array_equal(ticks, np.round(ticks))
+
+
+def test_live_run_panel_blanks_the_board_at_once_and_stops_quietly(monkeypatch):
+    from course_rl import training as training_module
+    monkeypatch.setenv("COURSE_RL_FAST", "1")
+    panel = widgets.live_run_panel(base=TINY).panel
+    seen = {}
+
+    def interrupted(config, seed, backend, callback, progress):
+        # what the browser shows before the first cycle: an empty board, not the last run's
+        seen["image"] = panel.image.value
+        seen["title"] = panel.board.fig._suptitle.get_text()
+        callback(board_arrays(1, 2), 1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training_module, "train", interrupted)
+    assert panel.run(raise_errors=False) is None
+    assert seen["image"][:4] == b"\x89PNG" and "starting" in seen["title"]
+    assert panel.status.value.startswith("stopped after cycle 1 of 10")
+    assert "failed" not in panel.status.value and "#a33" not in panel.status.value
+    assert not panel.button.disabled
+    with pytest.raises(KeyboardInterrupt):  # called from code: the cell stops as well
+        panel.run()
+    assert panel.status.value.startswith("stopped")
