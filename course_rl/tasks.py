@@ -198,7 +198,7 @@ class CheckedAction(gym.Wrapper):
     """
 
     def step(self, action):
-        bullet_envs.check_action(action, self.action_space.shape)
+        _bullet_envs().check_action(action, self.action_space.shape)
         return self.env.step(action)
 
 
