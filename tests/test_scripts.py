@@ -31,6 +31,8 @@ SMOKE = {  # script: (arguments, a word of its output)
 }
 TESTED_BELOW = ("scripts/import_original_results.py", "scripts/train_vae.py")
 SKIPPED = {
+    "scripts/set_repository.py":
+        "rewrites files of the repository: tests/test_repository_links.py runs it on a copy",
     "scripts/record_pybullet_gym_reference.py":
         "runs the real pybullet-gym, which needs the old gym API and numpy < 2 in a virtual "
         "environment of its own (see its docstring); tests/test_fidelity.py replays its output, "
