@@ -510,7 +510,6 @@ def test_torso_positions_against_a_loop():
 ROLES = ["question", "stub", "check", "solution"]
 
 
-@pytest.mark.xfail(strict=True, reason="notebook cells not inserted yet")
 @pytest.mark.parametrize("chapter", range(1, 7))
 def test_notebook_exercises_agree_with_the_registry(chapter):
     path = next((ROOT / "notebooks").glob(f"0{chapter}_*.ipynb"))

@@ -59,8 +59,6 @@ def test_pointers_are_found():
 
 AWAITING = {  # pointers that wait for a chapter to be written, with the reason (strict: the test
               # fails once the chapter mentions the object, so the entry is then removed)
-    ("exercises", "exercises", "01_tasks.ipynb"):
-        "course_rl.exercises landed before the chapters that introduce it",
 }
 
 

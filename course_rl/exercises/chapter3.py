@@ -173,7 +173,7 @@ def policy_loss(log_p, returns, values):
 
 def _loss_and_gradients(fn, inputs):
     """Call ``fn`` on differentiable inputs; observe the loss and its two gradients."""
-    import tensorflow as tf
+    from course_rl.quiet_tf import tf
     log_p = tf.Variable(np.asarray(inputs["log_p"], np.float32))
     values = tf.Variable(np.asarray(inputs["values"], np.float32))
     returns = tf.constant(np.asarray(inputs["returns"], np.float32))
@@ -197,22 +197,22 @@ def _loss_cases(rng):
 
 
 def _no_stop_gradient(log_p, returns, values):
-    import tensorflow as tf
+    from course_rl.quiet_tf import tf
     return -tf.reduce_sum(log_p * (returns - values))
 
 
 def _objective_not_loss(log_p, returns, values):
-    import tensorflow as tf
+    from course_rl.quiet_tf import tf
     return tf.reduce_sum(log_p * tf.stop_gradient(returns - values))
 
 
 def _no_baseline(log_p, returns, values):
-    import tensorflow as tf
+    from course_rl.quiet_tf import tf
     return -tf.reduce_sum(log_p * returns)
 
 
 def _mean_not_sum(log_p, returns, values):
-    import tensorflow as tf
+    from course_rl.quiet_tf import tf
     return -tf.reduce_mean(log_p * tf.stop_gradient(returns - values))
 
 
