@@ -11,6 +11,7 @@ removal comes after the last write and is hit by killing after it.
 
 import itertools
 import os
+import shutil
 from pathlib import Path
 
 import h5py
@@ -98,19 +99,28 @@ def assert_same_run(folder: Path, reference: Path) -> None:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """The uninterrupted run, and the names of the writes it made, in order."""
-    folder = tmp_path_factory.mktemp("faults") / "whole"
+    """The uninterrupted run, the names of the writes it made in order, and the folder as it
+    was just before the finish (with ``finish_run``'s arguments) to replay the finish from."""
+    root = tmp_path_factory.mktemp("faults")
+    folder, before_finish = root / "whole", root / "before-finish"
+    real_finish, finish_args = results.finish_run, []
+
+    def finish_run(*args):
+        shutil.copytree(folder, before_finish)
+        finish_args.extend(args[1:])
+        return real_finish(*args)
     mp = pytest.MonkeyPatch()
     counter = KillAtWrite(mp, k=0, when="never")
+    mp.setattr(results, "finish_run", finish_run)
     try:
         train(TINY, seed=5, out=folder, progress=False)
     finally:
         mp.undo()
-    return folder, counter.names
+    return folder, counter.names, before_finish, finish_args
 
 
 def test_the_finish_writes_the_manifest_last(reference):
-    folder, names = reference
+    folder, names, _, _ = reference
     finish = names[-5:]
     assert finish == [results.WEIGHTS_FILE, results.NORMALIZER_FILE, results.CONFIG_FILE,
                       results.TRACE_FILE, results.MANIFEST_FILE]
@@ -119,26 +129,39 @@ def test_the_finish_writes_the_manifest_last(reference):
 
 
 def test_a_kill_at_any_write_then_a_rerun_gives_the_same_run(reference, tmp_path, monkeypatch):
-    """Every write x {before, halfway, after}: the rerun completes the run, identical."""
-    whole, names = reference
+    """Every write x {before, halfway, after}: the rerun completes the run, identical.
+
+    Kills at a checkpoint's write interrupt a real ``train``; kills at the finish's writes
+    replay ``finish_run`` on a copy of the folder as it was before the finish (the same call
+    ``train`` makes, without training the run again for each)."""
+    whole, names, before_finish, finish_args = reference
+    n_checkpoints = len(names) - 5
     survived = []
     for k, when in itertools.product(range(1, len(names) + 1), ("before", "halfway", "after")):
         folder = tmp_path / f"kill-{k}-{when}"
         with monkeypatch.context() as mp:
-            KillAtWrite(mp, k, when)
-            with pytest.raises(Killed):
-                train(TINY, seed=5, out=folder, progress=False)
+            if k <= n_checkpoints:
+                KillAtWrite(mp, k, when)
+                with pytest.raises(Killed):
+                    train(TINY, seed=5, out=folder, progress=False)
+            else:
+                shutil.copytree(before_finish, folder)
+                KillAtWrite(mp, k - n_checkpoints, when)
+                with pytest.raises(Killed):
+                    results.finish_run(folder, *finish_args)
         with _any_warnings():
             train(TINY, seed=5, out=folder, progress=False)
         assert_same_run(folder, whole)
         survived.append((k, names[k - 1], when))
     assert len(survived) == 3 * len(names)
+    print(f"\nkills survived: {len(survived)} of {len(survived)} "
+          f"({len(names)} writes x before/halfway/after)")
 
 
 def test_killed_again_in_every_rerun(reference, tmp_path, monkeypatch):
     """A run killed again in each rerun (the j-th attempt right after its j-th write) ends
     identical too."""
-    whole, names = reference
+    whole, names, _, _ = reference
     folder = tmp_path / "again-and-again"
     for attempt in range(1, 3 * len(names)):
         with monkeypatch.context() as mp, _any_warnings():
@@ -153,7 +176,7 @@ def test_killed_again_in_every_rerun(reference, tmp_path, monkeypatch):
 
 
 def test_a_kill_between_cycles_resumes_to_the_same_run(reference, tmp_path):
-    whole, _ = reference
+    whole, _, _, _ = reference
     for cycle in range(1, TINY.cycles + 1):
         folder = tmp_path / f"cycle-{cycle}"
 
