@@ -146,6 +146,7 @@ def test_load_policy_refuses_what_it_cannot_load(trained, tmp_path):
     shutil.copytree(folder, normalised)
     d = json.loads((folder / "config.json").read_text())
     (normalised / "config.json").write_text(json.dumps({**d, "normalize_observations": True}))
+    (normalised / "manifest.json").unlink()  # (an edited file of a committed run is "damaged")
     with pytest.raises(NotImplementedError, match="normalize_observations"):
         video.load_policy(normalised)
 
