@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,11 @@ def atomic_write(path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:  # on disk before the rename, so that a power cut cannot leave an empty target
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; results are meant to be shared
         os.replace(tmp, path)
     except BaseException:
@@ -62,13 +66,18 @@ def save_text(path, text: str) -> None:
     atomic_write(path, write)
 
 
-def load_npz(path) -> dict:
-    """Read a .npz written by ``save_npz``; a ResultsError names the file if it is unreadable."""
+def load_npz(path, advice: str = "restore it from a copy or write it again") -> dict:
+    """Read a .npz written by ``save_npz``; a ResultsError names the file if it is unreadable,
+    and ends with ``advice`` (what to do about it)."""
     path = Path(path)
     if not path.is_file():
         raise ResultsError(f"no results file at {path}")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
-        raise ResultsError(f"{path} is corrupt or truncated ({type(err).__name__}: {err})") from None
+    except Exception as err:  # noqa: BLE001
+        # damage shows up as any of BadZipFile, zlib.error, ValueError, EOFError, KeyError,
+        # SyntaxError (a mangled array header), MemoryError (a header with a huge shape), ...
+        message = " ".join(str(err).split())[:200]
+        raise ResultsError(f"{path} is corrupt or truncated ({type(err).__name__}: {message}); "
+                           f"{advice}") from None

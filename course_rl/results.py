@@ -7,10 +7,20 @@ Layout of a run folder (``<root>/<experiment>/<backend>/seed-<N>/``)::
     policy.weights.h5    the best policy's weights (Keras), for videos and replays
     normalizer.npz       only with normalize_observations: the observation mean and variance
                          the best policy was trained with
+    manifest.json        written last, it marks the run finished: the size and SHA-256 of
+                         each file above, checked whenever one is loaded
     checkpoint.npz       only while a run is unfinished: everything needed to resume it
 
 This module is the only one that writes these files (``finish_run`` writes a finished run,
 ``save_checkpoint`` the checkpoint) and the one that knows their names.
+
+The commit protocol of a run folder: ``finish_run`` writes the weights, the normaliser, the
+config and the trace, then ``manifest.json`` (the commit), then removes the checkpoint. A folder
+is finished once its manifest exists; every earlier interruption leaves a folder that
+``finished_run`` completes (all files there: it writes the manifest) or sends back to its
+checkpoint (files missing: the run resumes and finishes again, to the same arrays). A folder
+with a trace but no manifest, written by course_rl before manifests existed, is loaded as it
+is (unverified); ``scripts/migrate_results.py`` gives such folders their manifest.
 
 ``trace.npz`` holds ``format`` (the string ``course_rl.trace/1``), ``config_json`` (a copy of
 config.json) and the arrays of ``TRACE_KEYS``. Every write goes to a temporary file in the
@@ -26,6 +36,7 @@ Taught in notebooks/05_results.ipynb.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -47,6 +58,14 @@ NORMALIZER_FILE = "normalizer.npz"
 and ``var`` arrays, as ``agent.RunningNormalizer`` holds them, of the best policy's evaluation
 (``finish_run`` writes it beside the weights; ``video.load_policy`` reads it)."""
 CHECKPOINT_FILE = "checkpoint.npz"
+MANIFEST_FILE = "manifest.json"
+"""Written last by ``finish_run``: ``{"format": MANIFEST_FORMAT, "files": {name: {"bytes": n,
+"sha256": hex}}}`` for each file of ``RUN_FILES`` the run has. Its presence means finished."""
+MANIFEST_FORMAT = "course_rl.run/1"
+RUN_FILES = (CONFIG_FILE, TRACE_FILE, WEIGHTS_FILE, NORMALIZER_FILE)
+"""The files of a finished run, the ones its manifest records."""
+REDO = "restore the run folder from a copy, or delete it and train the run again"
+"""What to do about a damaged file of a finished run."""
 
 WINDOW = 100
 """Episodes in the running means of one-actor (REINFORCE) runs, as in the original study."""
@@ -156,33 +175,60 @@ def run_dir(root, experiment: str, backend: str, seed: int) -> Path:
 
 
 def save_trace(folder, config: Config, arrays: dict) -> None:
-    """Write ``trace.npz`` (and ``config.json``) in a run folder, atomically."""
+    """Write ``trace.npz`` (and ``config.json``) in a run folder, atomically.
+
+    A manifest already there no longer describes the folder and is removed first (``finish_run``
+    writes a new one once the run's other files are there too).
+    """
     folder = Path(folder)
     missing = [k for k in REQUIRED_KEYS if k not in arrays]
     if missing:
         raise ValueError(f"trace is missing {missing}")
+    (folder / MANIFEST_FILE).unlink(missing_ok=True)
     save_text(folder / CONFIG_FILE, config.to_json())
     save_npz(folder / TRACE_FILE, {"format": FORMAT, "config_json": config.to_json(), **arrays})
 
 
+def _parse_config(text: str, file) -> Config:
+    try:
+        return Config.from_dict(json.loads(text))
+    except (ValueError, TypeError, KeyError, AttributeError) as err:  # (bad JSON is a ValueError)
+        message = " ".join(str(err).split())[:200]
+        raise ResultsError(f"{file} holds no valid config ({type(err).__name__}: {message}); "
+                           f"{REDO}") from None
+
+
 def load_trace(path) -> Run:
-    """Load a run folder or its ``trace.npz``; refuses anything that is not a complete trace."""
+    """Load a run folder or its ``trace.npz``; refuses anything that is not a complete trace.
+
+    In a run folder with a manifest, ``trace.npz`` and ``config.json`` must match their
+    checksums; a ResultsError names any file that does not, or that is corrupt.
+    """
     path = Path(path)
     file = path / TRACE_FILE if path.is_dir() else path
-    data = load_npz(file)
+    folder = file.parent
+    in_run_folder = file.name == TRACE_FILE
+    if in_run_folder:
+        checked_file(folder, TRACE_FILE)
+    data = load_npz(file, advice=REDO)
     fmt = str(data.pop("format", ""))
     if fmt != FORMAT:
         raise ResultsError(f"{file} is not a course_rl trace (format {fmt!r}, expected {FORMAT!r})")
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise ResultsError(f"{file} lacks {missing}: not a complete course_rl trace")
+    config = _parse_config(str(data.pop("config_json", "")), file)
+    if in_run_folder and (folder / CONFIG_FILE).exists() and load_config(folder) != config:
+        raise ResultsError(f"{folder / CONFIG_FILE} does not hold the config recorded in {file}: "
+                           f"one of them is damaged; {REDO}")
     try:
-        config = Config.from_dict(json.loads(str(data.pop("config_json"))))
-    except (KeyError, ValueError, TypeError) as err:
-        raise ResultsError(f"{file} has no valid config ({err})") from None
-    cycles = data["training_episode_returns"].shape[0]
-    if data["value_rmse"].shape != (cycles,) or data["mean_objective"].shape != (cycles,):
-        raise ResultsError(f"{file} is inconsistent: per-cycle arrays of different lengths")
+        cycles = data["training_episode_returns"].shape[0]
+        consistent = data["value_rmse"].shape == (cycles,) and \
+            data["mean_objective"].shape == (cycles,) and data["best_eval_return"].shape == ()
+    except IndexError:
+        consistent = False
+    if not consistent:
+        raise ResultsError(f"{file} is inconsistent: arrays of unexpected shapes; {REDO}")
     seed = int(file.parent.name.split("-")[-1]) if file.parent.name.startswith("seed-") else -1
     return Run(file, config, config.name, seed, data)
 
@@ -261,17 +307,132 @@ def load_runs(root, experiment: str, backend: str = "pybullet",
     return [r for r in runs if r.task_version == task_version]
 
 
-# ---- a run folder: finishing a run, its policy, its checkpoint -----------------------------------
+# ---- a run folder: finishing a run, its manifest, its policy, its checkpoint ---------------------
+
+def sha256_of(path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(folder) -> None:
+    """Commit a run folder: record the size and SHA-256 of each of its ``RUN_FILES`` in
+    ``manifest.json``. Called once every file is in place: the manifest is written last."""
+    folder = Path(folder)
+    entries = {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256_of(folder / name)}
+               for name in RUN_FILES if (folder / name).is_file()}
+    save_text(folder / MANIFEST_FILE, json.dumps({"format": MANIFEST_FORMAT, "files": entries},
+                                                 indent=1, sort_keys=True) + "\n")
+
+
+def read_manifest(folder) -> dict | None:
+    """``{file name: {"bytes", "sha256"}}`` of a finished run folder, or None for a folder
+    without a manifest (unfinished, or finished by course_rl before manifests existed).
+
+    A ResultsError names a damaged manifest, and a run file present but not recorded in it.
+    """
+    folder = Path(folder)
+    file = folder / MANIFEST_FILE
+    if not file.is_file():
+        return None
+    try:
+        manifest = json.loads(file.read_text())
+        entries = manifest["files"]
+        valid = manifest["format"] == MANIFEST_FORMAT and {CONFIG_FILE, TRACE_FILE} <= set(entries) \
+            <= set(RUN_FILES) and all(
+                set(e) == {"bytes", "sha256"} and type(e["bytes"]) is int and
+                isinstance(e["sha256"], str) and len(e["sha256"]) == 64 for e in entries.values())
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        valid = False
+    if not valid:
+        raise ResultsError(f"{file} is damaged (not a course_rl run manifest), so the run's files "
+                           f"cannot be checked; {REDO}")
+    for name in RUN_FILES:
+        if name not in entries and (folder / name).exists():
+            raise ResultsError(f"{folder / name} is not recorded in {file}: one of them is "
+                               f"damaged or was changed after the run finished; {REDO}")
+    return entries
+
+
+def checked_file(folder, name: str) -> Path:
+    """The path of a run file, after checking it against the folder's manifest (if it has one):
+    a ResultsError names a file whose size or SHA-256 differs from what its run recorded."""
+    folder = Path(folder)
+    file = folder / name
+    entries = read_manifest(folder)
+    if entries is None or name not in entries:
+        return file
+    if not file.is_file():
+        raise ResultsError(f"{file} is missing (its run recorded it in {folder / MANIFEST_FILE}); "
+                           f"{REDO}")
+    if file.stat().st_size != entries[name]["bytes"] or sha256_of(file) != entries[name]["sha256"]:
+        raise ResultsError(f"{file} is damaged: its checksum differs from the one recorded in "
+                           f"{folder / MANIFEST_FILE} when the run finished; {REDO}")
+    return file
+
+
+def _missing_files(folder: Path, config: Config) -> list[str]:
+    """The files a finished run of ``config`` must have that ``folder`` lacks."""
+    needed = [CONFIG_FILE, TRACE_FILE, WEIGHTS_FILE] + \
+        ([NORMALIZER_FILE] if config.normalize_observations else [])
+    return [name for name in needed if not (folder / name).is_file()]
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Drop a finished run's checkpoint and the temporary files of writes a kill cut short."""
+    remove_checkpoint(folder)
+    for name in RUN_FILES + (MANIFEST_FILE, CHECKPOINT_FILE):
+        for tmp in folder.glob(f".{name}.tmp.*"):
+            tmp.unlink(missing_ok=True)
+
 
 def finished_run(folder, config: Config) -> Run | None:
-    """The finished run in ``folder``, or None if it has none yet; refuses a run of another config."""
+    """The finished run in ``folder``, or None if it has none yet (``train`` then resumes it
+    from its checkpoint, or starts it); refuses a run of another config.
+
+    Completes what an interrupted finish left: a folder with all of a run's files but no
+    manifest (a kill before the commit, or a run finished by course_rl before manifests) is
+    committed; a kill after the commit left a checkpoint, which is removed. A folder with a
+    trace but without its weights or normaliser (an older course_rl wrote the trace first) goes
+    back to its checkpoint, with a warning; without a checkpoint, a ResultsError says so.
+    """
+    import warnings
+
     folder = Path(folder)
-    if not (folder / TRACE_FILE).exists():
+    committed = (folder / MANIFEST_FILE).exists()
+    if not committed and not (folder / TRACE_FILE).exists():
         return None
-    run = load_trace(folder)
+    has_checkpoint = (folder / CHECKPOINT_FILE).exists()
+    try:
+        run = load_trace(folder)
+    except ResultsError as err:
+        if committed or not has_checkpoint:
+            raise
+        warnings.warn(f"{err}\nThe run's finish was interrupted: it resumes from "
+                      f"{folder / CHECKPOINT_FILE} and finishes again", stacklevel=3)
+        return None
     if run.config != config:
         raise ValueError(f"{folder} holds a finished run of another config; "
                          f"choose another --out folder or delete it")
+    if committed:
+        for name in (WEIGHTS_FILE, NORMALIZER_FILE):
+            checked_file(folder, name)
+    else:
+        missing = _missing_files(folder, config)
+        if missing and has_checkpoint:
+            warnings.warn(f"{folder} has a trace but no {' or '.join(missing)}: the run's finish "
+                          f"was interrupted; it resumes from {folder / CHECKPOINT_FILE} and "
+                          f"finishes again", stacklevel=3)
+            return None
+        if missing:
+            raise ResultsError(f"{folder} has a trace but no {' or '.join(missing)} (its finish "
+                               f"was interrupted) and no checkpoint to finish it from: the run's "
+                               f"policy is lost; delete the folder and train the run again")
+        write_manifest(folder)
+    _remove_leftovers(folder)
     return run
 
 
@@ -279,17 +440,24 @@ def finish_run(folder, config: Config, arrays: dict, best_policy, best_normalize
                obs_shape, action_shape) -> Run:
     """Write a finished run into its folder and drop its checkpoint; returns the loaded run.
 
-    The best policy (and its normaliser statistics) first, the trace last: a run folder with a
-    ``trace.npz`` is finished (``finished_run``), so a crash in between leaves an unfinished
-    run that resumes from its checkpoint.
+    The commit protocol (see the module's docstring): the best policy, its normaliser
+    statistics, the config and the trace, then the manifest (the commit), then the checkpoint
+    goes. Each write is atomic; a crash between two leaves a folder without a manifest, which
+    ``finished_run`` completes or resumes from the checkpoint.
     """
     folder = Path(folder)
+    (folder / MANIFEST_FILE).unlink(missing_ok=True)  # the folder is not finished until rewritten
     if best_policy is not None:
         save_policy_weights(folder, config, obs_shape, action_shape, best_policy)
+    else:
+        (folder / WEIGHTS_FILE).unlink(missing_ok=True)
     if best_normalizer is not None:
         save_npz(folder / NORMALIZER_FILE, best_normalizer)
+    else:
+        (folder / NORMALIZER_FILE).unlink(missing_ok=True)
     save_trace(folder, config, arrays)
-    remove_checkpoint(folder)
+    write_manifest(folder)  # the commit
+    _remove_leftovers(folder)
     return load_trace(folder)
 
 
@@ -305,35 +473,46 @@ def save_policy_weights(folder, config: Config, obs_shape, action_shape, weights
 def load_policy_weights(folder, model, config: Config) -> None:
     """Load a run folder's best policy weights into ``model`` (a ``networks.policy_network``).
 
-    A ValueError names the file when it is missing or does not fit the model.
+    A ValueError names the file when it is missing, damaged (checksum) or does not fit the model.
     """
-    file = Path(folder) / WEIGHTS_FILE
+    file = checked_file(folder, WEIGHTS_FILE)
     if not file.is_file():
-        raise ValueError(f"{file} does not exist: the run has no saved policy "
-                         f"(is it finished? runs write it when they end)")
+        unfinished = (Path(folder) / TRACE_FILE).exists() and \
+            not (Path(folder) / MANIFEST_FILE).exists()
+        raise ResultsError(f"{file} does not exist: the run has no saved policy " + (
+            "(its finish was interrupted: train it again with the same arguments to complete "
+            "it, or delete the folder)" if unfinished else
+            "(is it finished? runs write it when they end)"))
     try:
         model.load_weights(str(file))
-    except Exception as err:  # Keras raises ValueError, OSError or KeyError here
-        raise ValueError(f"cannot load {file} into the policy network of "
-                         f"{config.name!r} ({config.task}, hidden {config.hidden_sizes}, "
-                         f"K={config.n_modes}): {type(err).__name__}: {err}") from None
+    except Exception as err:  # Keras raises ValueError, OSError or KeyError here, h5py others
+        message = " ".join(str(err).split())[:200]
+        raise ResultsError(f"cannot load {file} into the policy network of "
+                           f"{config.name!r} ({config.task}, hidden {config.hidden_sizes}, "
+                           f"K={config.n_modes}): {type(err).__name__}: {message}") from None
 
 
 def load_config(folder) -> Config:
     """The config of a run folder (its ``config.json``); a ValueError names a missing or bad file."""
-    file = Path(folder) / CONFIG_FILE
+    file = checked_file(folder, CONFIG_FILE)
     if not file.is_file():
-        raise ValueError(f"{file} does not exist: {folder} is not a run folder")
+        raise ResultsError(f"{file} does not exist: {folder} is not a run folder")
     try:
-        return Config.from_dict(json.loads(file.read_text()))
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"{file} holds no valid config ({err})") from None
+        text = file.read_text()
+    except (OSError, ValueError) as err:
+        raise ResultsError(f"{file} cannot be read ({type(err).__name__}); {REDO}") from None
+    return _parse_config(text, file)
 
 
 def load_normalizer(folder) -> dict | None:
     """The best policy's observation statistics (``mean``, ``var``), or None if not saved."""
-    file = Path(folder) / NORMALIZER_FILE
-    return load_npz(file) if file.is_file() else None
+    file = checked_file(folder, NORMALIZER_FILE)
+    if not file.is_file():
+        return None
+    stats = load_npz(file, advice=REDO)
+    if set(stats) != {"mean", "var"} or stats["mean"].shape != stats["var"].shape:
+        raise ResultsError(f"{file} does not hold a normaliser's mean and var of one shape; {REDO}")
+    return stats
 
 
 def save_checkpoint(folder, arrays: dict) -> None:
@@ -342,9 +521,11 @@ def save_checkpoint(folder, arrays: dict) -> None:
 
 
 def load_checkpoint(folder) -> dict | None:
-    """A run folder's checkpoint arrays, or None if it has none."""
+    """A run folder's checkpoint arrays, or None if it has none; a ResultsError names a damaged
+    one (``training.Checkpoint`` then ignores it, with a warning)."""
     file = Path(folder) / CHECKPOINT_FILE
-    return load_npz(file) if file.exists() else None
+    return load_npz(file, advice="it is ignored and the run starts again from its first cycle") \
+        if file.exists() else None
 
 
 def remove_checkpoint(folder) -> None:

@@ -14,6 +14,7 @@ Taught in notebooks/03_reinforce.ipynb.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -253,41 +254,107 @@ class Checkpoint:
 
     def restore(self) -> int:
         """Load the saved state into the objects, if there is one; returns the cycle to go on
-        from (0 without a checkpoint)."""
-        state = results.load_checkpoint(self.folder) if self.folder is not None else None
-        if state is None:
+        from (0 without a checkpoint).
+
+        A damaged checkpoint (unreadable, keys missing, arrays that do not fit) is ignored with
+        a warning naming it, and the objects are left as they were: the run starts again from
+        its first cycle, to the same results. A checkpoint of another config or task version
+        is refused.
+        """
+        if self.folder is None:
             return 0
         where = self.folder / results.CHECKPOINT_FILE
-        if results.checkpoint_config(state) != self.config:
+        try:
+            state = results.load_checkpoint(self.folder)
+        except results.ResultsError as err:
+            return self._ignore(str(err))
+        if state is None:
+            return 0
+        try:
+            saved_config = results.checkpoint_config(state)
+        except (KeyError, ValueError, TypeError, AttributeError) as err:
+            return self._ignore(f"{where} holds no valid config ({type(err).__name__})")
+        if saved_config != self.config:
             raise ValueError(f"{where} belongs to another config; delete it to start afresh")
         before = results.checkpoint_task_version(state, self.config.task, self.backend)
         if before != self.task_version:
             raise ValueError(f"{where} was made with another {self.config.task!r} task "
                              f"(version {before!r}, now {self.task_version!r}: the environment or "
                              f"the shipped VAE changed); delete the run folder to start afresh")
-        self.agent.set_state(_with_prefix(state, "agent/"))
-        _set_rng_state(self.agent.rng, state["rng/agent"])
+        missing = sorted(set(self._arrays(0)) - {"task_version"} - set(state))
+        if missing:
+            return self._ignore(f"{where} lacks {', '.join(missing[:3])}"
+                                + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
+        fresh = self._snapshot()
+        try:
+            cycle = int(state["cycle"])
+            if not 0 < cycle <= self.config.cycles:
+                raise ValueError(f"cycle {cycle} out of range")
+            self.agent.set_state(_with_prefix(state, "agent/"))
+            _set_rng_state(self.agent.rng, state["rng/agent"])
+            if self.sampler is not None:
+                self.sampler.set_state(_with_prefix(state, "sampler/"))
+            if self.env_rng is not None:
+                _set_rng_state(self.env_rng, state["rng/env"])
+            if self.record is not None:
+                self.record.restore(state)
+                if len(self.record.value_rmse) != cycle:
+                    raise ValueError(f"{len(self.record.value_rmse)} cycles recorded, not {cycle}")
+        except Exception as err:  # noqa: BLE001 (whatever a damaged state raises, undo it)
+            self._restore_snapshot(fresh)
+            return self._ignore(f"{where} does not fit the run ({type(err).__name__}: "
+                                f"{' '.join(str(err).split())[:120]})")
+        return cycle
+
+    def _ignore(self, reason: str) -> int:
+        import warnings
+        message = reason if "ignored" in reason else \
+            f"{reason}; it is ignored and the run starts again from its first cycle"
+        warnings.warn(message, stacklevel=3)
+        return 0
+
+    def _snapshot(self) -> dict:
+        """The objects' state before a restore, to undo a restore that fails halfway."""
+        snapshot = {"agent": self.agent.get_state(),
+                    "rng/agent": copy.deepcopy(self.agent.rng.bit_generator.state)}
         if self.sampler is not None:
-            self.sampler.set_state(_with_prefix(state, "sampler/"))
+            snapshot["sampler"] = self.sampler.state()
         if self.env_rng is not None:
-            _set_rng_state(self.env_rng, state["rng/env"])
+            snapshot["rng/env"] = copy.deepcopy(self.env_rng.bit_generator.state)
         if self.record is not None:
-            self.record.restore(state)
-        return int(state["cycle"])
+            snapshot["record"] = copy.deepcopy(vars(self.record))
+        return snapshot
+
+    def _restore_snapshot(self, snapshot: dict) -> None:
+        self.agent.set_state(snapshot["agent"])
+        self.agent.rng.bit_generator.state = snapshot["rng/agent"]
+        if self.sampler is not None:
+            self.sampler.set_state(snapshot["sampler"])
+        if self.env_rng is not None:
+            self.env_rng.bit_generator.state = snapshot["rng/env"]
+        if self.record is not None:
+            vars(self.record).clear()
+            vars(self.record).update(snapshot["record"])
 
     def save(self, next_cycle: int) -> None:
         """Save everything needed to go on with cycle ``next_cycle``."""
         if self.folder is None:
             return
-        arrays = self.record.state(self.config)
+        results.save_checkpoint(self.folder, self._arrays(next_cycle))
+
+    def _arrays(self, next_cycle: int) -> dict:
+        """What a checkpoint holds (of the objects this one was given)."""
+        arrays = self.record.state(self.config) if self.record is not None else {}
         arrays.update({f"agent/{k}": v for k, v in self.agent.get_state().items()})
-        arrays.update({f"sampler/{k}": v for k, v in self.sampler.state().items()})
+        if self.sampler is not None:
+            arrays.update({f"sampler/{k}": v for k, v in self.sampler.state().items()})
         arrays["rng/agent"] = _rng_state(self.agent.rng)
-        arrays["rng/env"] = _rng_state(self.env_rng)
+        if self.env_rng is not None:
+            arrays["rng/env"] = _rng_state(self.env_rng)
         arrays["config_json"] = np.asarray(self.config.to_json())
         arrays["cycle"] = np.asarray(next_cycle)
         arrays["task_version"] = np.asarray(self.task_version)
-        results.save_checkpoint(self.folder, arrays)
+        return arrays
 
 
 def _with_prefix(state: dict, prefix: str) -> dict:

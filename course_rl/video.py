@@ -157,6 +157,8 @@ def load_policy(run_or_folder, backend: str | None = None, seed: int = 0) -> Loa
         if not folder.is_dir():
             raise ValueError(f"no run folder at {folder}")
         config = results.load_config(folder)
+    if folder is not None and not results.checked_file(folder, results.WEIGHTS_FILE).is_file():
+        results.load_policy_weights(folder, None, config)  # names the missing file and what to do
 
     if backend is None:
         backend = folder.parent.name if folder is not None and folder.parent.name in tasks.BACKENDS \

@@ -62,3 +62,82 @@ def test_original_study_ships_as_reference_data():
     assert len(runs) == 20 and runs[0]["eval_episode_returns"].shape == (81, 100)
     with pytest.raises(ValueError, match="available"):
         results.load_original("no-such")
+
+
+# ---- the commit protocol and legacy folders (issue 23) -------------------------------------------
+
+def test_shipped_results_load_verified_or_as_legacy():
+    root = results.shipped_root()
+    folders = sorted(p.parent for p in root.rglob(results.TRACE_FILE))
+    committed = [f for f in folders if results.read_manifest(f) is not None]
+    assert len(folders) >= 176 and len(committed) >= 156
+    for folder in folders:
+        run = results.load_trace(folder)  # verifies trace and config against the manifest
+        for name in (results.WEIGHTS_FILE, results.NORMALIZER_FILE):
+            results.checked_file(folder, name)
+        assert run.config is not None
+
+
+def _old_protocol_damage(tmp_path, with_checkpoint: bool):
+    """A run folder an older course_rl left when killed after the trace, before the weights."""
+    from course_rl.training import Interrupted, stop_after, train
+    from test_faults import TINY
+    whole = tmp_path / "whole"
+    train(TINY, seed=2, out=whole, progress=False)
+    folder = tmp_path / "damaged"
+    if with_checkpoint:
+        with pytest.raises(Interrupted):
+            train(TINY, seed=2, out=folder, progress=False, callback=stop_after(1))
+    for name in (results.CONFIG_FILE, results.TRACE_FILE):
+        folder.mkdir(exist_ok=True)
+        (folder / name).write_bytes((whole / name).read_bytes())
+    return whole, folder
+
+
+def test_a_trace_without_its_weights_resumes_from_the_checkpoint(tmp_path):
+    from course_rl.training import train
+    from test_faults import TINY, assert_same_run
+    whole, folder = _old_protocol_damage(tmp_path, with_checkpoint=True)
+    with pytest.warns(UserWarning, match="no policy.weights.h5 or normalizer.npz.*resumes from"):
+        train(TINY, seed=2, out=folder, progress=False)
+    assert_same_run(folder, whole)
+
+
+def test_a_trace_without_its_weights_nor_a_checkpoint_is_named(tmp_path):
+    from course_rl import video
+    from course_rl.training import train
+    from test_faults import TINY
+    _, folder = _old_protocol_damage(tmp_path, with_checkpoint=False)
+    with pytest.raises(ValueError, match=f"{folder}.*no policy.weights.h5.*delete the folder"):
+        train(TINY, seed=2, out=folder, progress=False)
+    assert results.load_trace(folder)["best_eval_return"].shape == ()  # curves still load
+    with pytest.raises(ValueError, match="policy.weights.h5 does not exist.*interrupted"):
+        video.load_policy(folder)
+
+
+def test_a_legacy_folder_is_committed_by_a_rerun_and_loads_before(tmp_path):
+    """A run finished by an older course_rl (no manifest, a stale checkpoint) loads as it is;
+    a rerun commits it without training."""
+    from course_rl.training import train
+    from test_faults import TINY
+    whole = tmp_path / "whole"
+    train(TINY, seed=2, out=whole, progress=False)
+    (whole / results.MANIFEST_FILE).unlink()
+    (whole / results.CHECKPOINT_FILE).write_bytes(b"stale")
+    assert results.read_manifest(whole) is None and results.load_trace(whole).seed == -1
+    results.load_trace(whole)
+    rerun = train(TINY, seed=2, out=whole, progress=False)
+    assert (whole / results.MANIFEST_FILE).exists() and not (whole / results.CHECKPOINT_FILE).exists()
+    assert rerun["wall_time"] == results.load_trace(whole)["wall_time"]
+
+
+def test_a_file_changed_after_the_commit_is_named(tmp_path):
+    folder = tmp_path / "seed-0"
+    results.save_trace(folder, CFG, arrays())
+    results.write_manifest(folder)
+    results.load_trace(folder)
+    (folder / results.CONFIG_FILE).write_text((folder / results.CONFIG_FILE).read_text() + " ")
+    with pytest.raises(ValueError, match="config.json is damaged: its checksum differs"):
+        results.load_trace(folder)
+    results.save_trace(folder, CFG, arrays())  # a rewrite drops the stale manifest
+    assert results.read_manifest(folder) is None and results.load_trace(folder).seed == 0

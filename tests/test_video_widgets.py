@@ -135,6 +135,9 @@ def test_load_policy_refuses_what_it_cannot_load(trained, tmp_path):
     other = tmp_path / "other-shape"
     shutil.copytree(folder, other)
     (other / "config.json").write_text(TINY.replace(hidden_sizes=(5, 3)).to_json())
+    with pytest.raises(ValueError, match=r"config\.json is damaged"):  # the manifest's checksum
+        video.load_policy(other)
+    (other / "manifest.json").unlink()  # (as a run of an older course_rl: no checksums)
     with pytest.raises(ValueError, match=r"policy\.weights\.h5"):
         video.load_policy(other)
     with pytest.raises(ValueError, match="config.json"):
@@ -143,6 +146,7 @@ def test_load_policy_refuses_what_it_cannot_load(trained, tmp_path):
     shutil.copytree(folder, normalised)
     d = json.loads((folder / "config.json").read_text())
     (normalised / "config.json").write_text(json.dumps({**d, "normalize_observations": True}))
+    (normalised / "manifest.json").unlink()  # (an edited file of a committed run is "damaged")
     with pytest.raises(NotImplementedError, match="normalize_observations"):
         video.load_policy(normalised)
 
