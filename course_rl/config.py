@@ -97,13 +97,28 @@ class Config:
     epochs: int = 16
     """Passes over each cycle's samples."""
     minibatch_size: int = 128
-    """Samples per gradient step (losses are summed over a minibatch, as in the original)."""
+    """Samples per gradient step (see ``loss_reduction``)."""
     normalize_advantages: bool = False
     """Standardise the advantages of each minibatch before its policy step."""
     normalize_observations: bool = False
     """Scale observations by running mean and std (updated between cycles)."""
     max_grad_norm: float = 0.0
     """Clip each gradient's global norm to this value; 0 = no clipping."""
+    loss_reduction: str = "sum"
+    """How a minibatch's per-sample losses combine: "sum" (the original; the gradient grows with
+    the minibatch) or "mean" (divided by ``minibatch_size``, as CleanRL and Stable-Baselines3
+    do). The recorded objective and value RMSE are per sample either way."""
+    lr_anneal: bool = False
+    """Anneal both learning rates linearly over the run: cycle ``n`` (0-based) learns at
+    ``lr * (1 - n / cycles)``, so the last cycle at ``lr / cycles`` (CleanRL's schedule)."""
+    target_kl: float | None = None
+    """None: every cycle makes all its ``epochs``. A number > 0: stop a cycle's epochs early once
+    the approximate KL divergence (``agent.approx_kl``) of the policy from its pre-update self,
+    measured on the cycle's samples after each epoch, exceeds it."""
+    scale_rewards: bool = False
+    """Divide rewards by the running standard deviation of the discounted return before the
+    value targets are computed (Stable-Baselines3's ``VecNormalize`` reward scaling), so the
+    critic learns targets of unit scale; scores and evaluations are unaffected."""
     hidden_init: str = "random_normal"
     """Keras initializer of the hidden layers (the original: random_normal, std 0.05)."""
     eval_every: int = 50
@@ -163,6 +178,15 @@ class Config:
             bad("std_floor", self.std_floor, "a number in (0, 1)")
         if not (self.max_grad_norm >= 0 and math.isfinite(self.max_grad_norm)):
             bad("max_grad_norm", self.max_grad_norm, "a finite number >= 0 (0 = no clipping)")
+        if self.loss_reduction not in ("sum", "mean"):
+            bad("loss_reduction", self.loss_reduction, 'either "sum" or "mean"')
+        if not isinstance(self.lr_anneal, bool):
+            bad("lr_anneal", self.lr_anneal, "True or False")
+        if self.target_kl is not None and not (
+                isinstance(self.target_kl, (int, float)) and 0 < self.target_kl < math.inf):
+            bad("target_kl", self.target_kl, "None (no early stop) or a finite number > 0")
+        if not isinstance(self.scale_rewards, bool):
+            bad("scale_rewards", self.scale_rewards, "True or False")
         if not (isinstance(self.eval_every, int) and self.eval_every >= 1):
             bad("eval_every", self.eval_every, "an integer >= 1")
         if not (isinstance(self.eval_episodes, int) and self.eval_episodes >= 1):
