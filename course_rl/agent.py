@@ -6,10 +6,16 @@
 After each cycle of episodes the agent makes ``epochs`` passes over the cycle's samples in
 minibatches, maximising the policy objective ``sum(log pi(a|s) * A + beta * H(s))`` and
 minimising the value loss ``sum(A^2)`` with ``A = G - V(s)``, as the original study did.
+``Config.loss_reduction = "mean"`` divides both by the minibatch size instead (CleanRL, SB3).
 Each term is a small function of one minibatch's tensors (``value_loss``,
 ``policy_gradient_objective``, ``normalized``, ``clipped_objective``, ``entropy_bonus``);
 ``Agent.policy_objective`` puts the policy's terms together as the config asks, and
 ``Agent._train_minibatches`` is the compiled loop that applies their gradients.
+
+Every update also reports what it did (``DIAGNOSTICS``, recorded per cycle in the trace): how
+far the policy moved (approximate KL, clip fraction), how good the critic was (explained
+variance), how much it explores (entropy bound, mean spread) and how large the gradients were
+before clipping. They are computed outside the compiled update, from the cycle's samples.
 
 Acting goes through a ``NumpyPolicy``: observation scaling, the NumPy copy of the policy
 network and the mixture's greedy or sampled action (``video.load_policy`` builds one too).
@@ -41,7 +47,8 @@ def value_loss(values, targets):
     """The critic's loss: squared errors ``(G - V(s))^2``, summed over the minibatch.
 
     Summed, not averaged, as the original study did: the step size then grows with the
-    minibatch. Taught in notebooks/03_reinforce.ipynb.
+    minibatch (``Config.loss_reduction = "mean"`` divides by it in the update loop).
+    Taught in notebooks/03_reinforce.ipynb.
     """
     import tensorflow as tf
     return tf.reduce_sum(tf.square(targets - values))
@@ -483,9 +490,11 @@ class Agent:
     def _train_minibatches(self, obs, actions, targets, advantages, old_log_p):
         """Gradient steps on minibatches ``obs[i], actions[i], ...``, one after another.
 
-        The plumbing around ``value_loss`` and ``policy_objective``: tapes, gradient clipping
-        and the optimisers, in a loop that XLA compiles. ``advantages`` and ``old_log_p`` are
-        used only with ``gae_lambda`` and ``clip_ratio``.
+        The plumbing around ``value_loss`` and ``policy_objective``: tapes, the loss reduction,
+        gradient clipping and the optimisers, in a loop that XLA compiles. ``advantages`` and
+        ``old_log_p`` are used only with ``gae_lambda`` and ``clip_ratio``. Returns the sums over
+        the minibatches of the objective and the value loss (both summed over samples) and of
+        the two gradients' global norms before clipping.
         """
         from .quiet_tf import tf
         cfg = self.config
