@@ -263,3 +263,13 @@ def test_a_run_records_every_diagnostic_per_cycle_and_resumes_older_checkpoints(
 def test_bad_knobs_are_refused(field, value):
     with pytest.raises(ValueError, match=field):
         SMALL.replace(**{field: value})
+
+
+def test_stable_candidates_are_the_improved_configs_plus_a_kl_limit():
+    from course_rl import config as configs
+    for improved, stable in zip(configs.IMPROVED, configs.STABLE):
+        assert stable.name == improved.name.replace("-improved", "-stable")
+        assert configs.get(stable.name) is stable
+        assert stable.replace(name=improved.name, target_kl=None) == improved
+        assert stable.target_kl == 0.02
+    assert all(c.target_kl is None for c in configs.ORIGINAL + configs.IMPROVED)
