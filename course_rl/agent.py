@@ -6,10 +6,16 @@
 After each cycle of episodes the agent makes ``epochs`` passes over the cycle's samples in
 minibatches, maximising the policy objective ``sum(log pi(a|s) * A + beta * H(s))`` and
 minimising the value loss ``sum(A^2)`` with ``A = G - V(s)``, as the original study did.
+``Config.loss_reduction = "mean"`` divides both by the minibatch size instead (CleanRL, SB3).
 Each term is a small function of one minibatch's tensors (``value_loss``,
 ``policy_gradient_objective``, ``normalized``, ``clipped_objective``, ``entropy_bonus``);
 ``Agent.policy_objective`` puts the policy's terms together as the config asks, and
 ``Agent._train_minibatches`` is the compiled loop that applies their gradients.
+
+Every update also reports what it did (``DIAGNOSTICS``, recorded per cycle in the trace): how
+far the policy moved (approximate KL, clip fraction), how good the critic was (explained
+variance), how much it explores (entropy bound, mean spread) and how large the gradients were
+before clipping. They are computed outside the compiled update, from the cycle's samples.
 
 Acting goes through a ``NumpyPolicy``: observation scaling, the NumPy copy of the policy
 network and the mixture's greedy or sampled action (``video.load_policy`` builds one too).
@@ -24,6 +30,7 @@ Taught in notebooks/03_reinforce.ipynb and notebooks/04_a2c.ipynb.
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import lfilter
 
 from . import policy as mix
 from .config import Config
@@ -40,7 +47,8 @@ def value_loss(values, targets):
     """The critic's loss: squared errors ``(G - V(s))^2``, summed over the minibatch.
 
     Summed, not averaged, as the original study did: the step size then grows with the
-    minibatch. Taught in notebooks/03_reinforce.ipynb.
+    minibatch (``Config.loss_reduction = "mean"`` divides by it in the update loop).
+    Taught in notebooks/03_reinforce.ipynb.
     """
     from .quiet_tf import tf
     return tf.reduce_sum(tf.square(targets - values))
@@ -108,6 +116,39 @@ def entropy_bonus(outputs, action_dim: int, std_floor: float, edge_penalty: bool
     if edge_penalty:
         bonus -= mix.edge_penalty(outputs, squash)
     return tf.reduce_sum(bonus)
+
+
+# ---- diagnostics: what an update did, from the cycle's samples (NumPy, outside the update) ----
+
+DIAGNOSTICS = ("approx_kl", "clip_fraction", "explained_variance", "entropy_bound", "mean_spread",
+               "policy_grad_norm", "value_grad_norm", "epochs_run")
+"""Per-cycle diagnostics ``Agent.update`` reports beside ``value_rmse`` and ``mean_objective``
+(their meaning: ``results.TRACE_KEYS``)."""
+
+DIAGNOSTIC_CLIP = 0.2  # the clip fraction of a config without clipping: "would be clipped at 0.2"
+
+
+def approx_kl(log_p_new, log_p_old) -> float:
+    """``KL(pi_old || pi_new)`` estimated on samples drawn from ``pi_old``: the mean of
+    ``(r - 1) - ln r`` with ``r = pi_new / pi_old`` (Schulman's "k3" estimator: unbiased, and
+    every term is >= 0, unlike the plain mean of ``-ln r``). Float64."""
+    log_r = np.asarray(log_p_new, np.float64) - np.asarray(log_p_old, np.float64)
+    return float(np.mean(np.expm1(log_r) - log_r))
+
+
+def clip_fraction(log_p_new, log_p_old, clip_ratio: float) -> float:
+    """Fraction of samples whose ratio ``r = pi_new / pi_old`` lies outside
+    ``[1 - clip_ratio, 1 + clip_ratio]``."""
+    ratio = np.exp(np.asarray(log_p_new, np.float64) - np.asarray(log_p_old, np.float64))
+    return float(np.mean(np.abs(ratio - 1.0) > clip_ratio))
+
+
+def explained_variance(targets, values) -> float:
+    """``1 - Var(targets - values) / Var(targets)``: 1 for a perfect critic, 0 for one no better
+    than a constant, negative for a worse one; NaN when the targets do not vary."""
+    targets, values = np.asarray(targets, np.float64), np.asarray(values, np.float64)
+    spread = np.var(targets)
+    return float(1.0 - np.var(targets - values) / spread) if spread > 0 else float("nan")
 
 
 # ---- observation scaling ----------------------------------------------------------------------
@@ -232,6 +273,7 @@ class Agent:
         self.policy_opt.build(self.policy.trainable_variables)
         self.value_opt.build(self.value.trainable_variables)
         self.normalizer = RunningNormalizer(self.obs_shape) if config.normalize_observations else None
+        self.return_normalizer = RunningNormalizer(()) if config.scale_rewards else None
 
         self.fast_policy = NumpyMLP(self.policy)
         self.fast_value = NumpyMLP(self.value)
@@ -282,8 +324,9 @@ class Agent:
         """
         cfg = self.config
         all_targets, all_advantages = [], []
+        reward_factor = self._reward_factor(episodes) if cfg.scale_rewards else 1.0
         for episode in episodes:
-            rewards = episode.rewards
+            rewards = episode.rewards * reward_factor if cfg.scale_rewards else episode.rewards
             final_value = 0.0
             if episode.truncated and cfg.bootstrap_truncated:
                 final_value = float(self.values(np.asarray(episode.final_obs)[None])[0])
@@ -302,6 +345,18 @@ class Agent:
                      for part in ([e.obs for e in episodes], [e.actions for e in episodes],
                                   all_targets, all_advantages))
 
+    def _reward_factor(self, episodes: list[Trajectory]) -> float:
+        """``1 / std`` of the discounted return so far (``scale_rewards``), this cycle included.
+
+        As Stable-Baselines3's ``VecNormalize``: the running return ``R_t = discount * R_{t-1}
+        + r_t`` (restarting with each episode) feeds a running variance; rewards are divided by
+        its standard deviation, not centred (a shift would change which states look good)."""
+        discount = self.config.discount
+        running = [lfilter([1.0], [1.0, -discount], np.asarray(e.rewards, np.float64))
+                   for e in episodes]
+        self.return_normalizer.update(np.concatenate(running))
+        return float(1.0 / np.sqrt(self.return_normalizer.var + 1e-8))
+
     def minibatch_indices(self, n_samples: int) -> np.ndarray:
         """``epochs`` shuffled passes over ``n_samples``, cut into full minibatches.
 
@@ -315,39 +370,90 @@ class Agent:
             order = np.concatenate([order, self.rng.integers(n_samples, size=short)])
         return order.reshape(-1, cfg.minibatch_size).astype(np.int32)
 
-    def update(self, episodes: list[Trajectory]) -> tuple[float, float]:
-        """Learn from one cycle's episodes; returns ``(value_rmse, mean_objective)`` per sample."""
+    def update(self, episodes: list[Trajectory], cycle: int | None = None) -> dict:
+        """Learn from one cycle's episodes (cycle number ``cycle`` of the run, for
+        ``lr_anneal``); returns ``value_rmse`` and ``mean_objective`` (per sample) and the
+        ``DIAGNOSTICS``, as floats keyed by their trace names."""
+        cfg = self.config
+        if cfg.lr_anneal and cycle is not None:
+            self.set_learning_rates(1.0 - cycle / cfg.cycles)
         obs, actions, targets, advantages = self.targets(episodes)
+        values_before = self.values(obs)  # (the critic's diagnostic, before the update)
         if self.normalizer is not None:
             # the statistics move only between cycles, so acting and learning see one scaling
             self.normalizer.update(obs)
             self.actor.scale = self.normalizer.scale()
         x = self.preprocess(obs)
+        before = self._policy_snapshot(x, actions)
         old_log_p = np.zeros(len(obs), np.float32)
-        if self.config.clip_ratio > 0:  # the policy before this update, for PPO's ratio
-            old_log_p = self._log_prob(x, actions)
+        if cfg.clip_ratio > 0:  # the policy before this update, for PPO's ratio
+            old_log_p = before["log_p"]
         index = self.minibatch_indices(len(obs))
-        total_objective, total_value_loss = self._train_chunked(
-            [part[index] for part in (x, actions, targets, advantages, old_log_p)])
+        batches = [part[index] for part in (x, actions, targets, advantages, old_log_p)]
+        if cfg.target_kl is None:
+            totals, epochs_run = self._train_chunked(batches), cfg.epochs
+        else:  # one epoch's share of the minibatches at a time, then a look at the KL
+            totals, epochs_run = np.zeros(5), 0
+            for rows in np.array_split(np.arange(len(index)), cfg.epochs):
+                totals += self._train_chunked([b[rows] for b in batches])
+                epochs_run += 1
+                after = self._policy_snapshot(x, actions)
+                if approx_kl(after["exact_log_p"], before["exact_log_p"]) > cfg.target_kl:
+                    break
         self._check_finite()
         self.fast_policy.update(self.policy)
         self.fast_value.update(self.value)
-        used = index.size
-        return float(np.sqrt(total_value_loss / used)), total_objective / used
+        total_objective, total_value_loss, policy_norms, value_norms, steps = totals
+        used = steps * cfg.minibatch_size
+        after = self._policy_snapshot(x, actions)
+        weights, _, stds = mix.mixture_params(before["outputs"], self.action_dim,
+                                              cfg.squash_means, cfg.std_floor)
+        return {
+            "value_rmse": float(np.sqrt(total_value_loss / used)),
+            "mean_objective": float(total_objective / used),
+            "approx_kl": approx_kl(after["exact_log_p"], before["exact_log_p"]),
+            "clip_fraction": clip_fraction(after["log_p"], before["log_p"],
+                                           cfg.clip_ratio or DIAGNOSTIC_CLIP),
+            "explained_variance": explained_variance(targets, values_before),
+            "entropy_bound": float(np.mean(mix.entropy_upper_bound(
+                before["outputs"], self.action_dim, cfg.std_floor))),
+            "mean_spread": float(np.mean(np.sum(weights * stds, axis=-1))),
+            "policy_grad_norm": float(policy_norms / steps),
+            "value_grad_norm": float(value_norms / steps),
+            "epochs_run": float(epochs_run),
+        }
 
-    def _train_chunked(self, batches) -> tuple[float, float]:
+    def set_learning_rates(self, fraction: float) -> None:
+        """Both optimisers at ``fraction`` of the config's learning rates (``lr_anneal``)."""
+        self.policy_opt.learning_rate.assign(self.config.policy_lr * fraction)
+        self.value_opt.learning_rate.assign(self.config.value_lr * fraction)
+
+    def _policy_snapshot(self, x: np.ndarray, actions: np.ndarray) -> dict:
+        """The policy network's outputs on preprocessed observations ``x``, the log-probability
+        of ``actions`` as the surrogate scores them (``log_p``: with the config's
+        ``log_density_floor``) and their exact log-density (``exact_log_p``, for the KL)."""
+        cfg = self.config
+        out = self.policy(x, training=False)
+        log_p = mix.log_prob(out, actions, self.action_dim, cfg.squash_means,
+                             cfg.log_density_floor, cfg.std_floor)
+        exact = mix.log_prob(out, actions, self.action_dim, cfg.squash_means, 0.0, cfg.std_floor)
+        return {"outputs": np.asarray(out), "log_p": np.asarray(log_p, np.float32),
+                "exact_log_p": np.asarray(exact, np.float64)}
+
+    def _train_chunked(self, batches) -> np.ndarray:
         """All minibatches (``batches[j][i]`` is part ``j`` of minibatch ``i``) through the two
-        compiled functions, CHUNK at a time; returns the summed objective and value loss."""
-        total_objective = total_value_loss = 0.0
+        compiled functions, CHUNK at a time; returns the sums over minibatches of the objective,
+        the value loss, the policy and value gradient norms, and the number of minibatches."""
+        totals = np.zeros(5)
         start, n = 0, len(batches[0])
         while start < n:
             chunk = CHUNK if n - start >= CHUNK else 1
             part = slice(start, start + chunk)
-            chunk_objective, chunk_value_loss = self._train[chunk](*(b[part] for b in batches))
-            total_objective += float(chunk_objective)
-            total_value_loss += float(chunk_value_loss)
+            sums = self._train[chunk](*(b[part] for b in batches))
+            totals[:4] += [float(v) for v in sums]
+            totals[4] += chunk
             start += chunk
-        return total_objective, total_value_loss
+        return totals
 
     def _check_finite(self) -> None:
         """Stop with a clear error if an update left a NaN or inf in either network."""
@@ -360,10 +466,7 @@ class Agent:
 
     def _log_prob(self, x: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """log pi(a|s) under the current policy network, for preprocessed observations."""
-        out = self.policy(x, training=False)
-        cfg = self.config
-        return np.asarray(mix.log_prob(out, actions, self.action_dim, cfg.squash_means,
-                                       cfg.log_density_floor, cfg.std_floor), np.float32)
+        return self._policy_snapshot(x, actions)["log_p"]
 
     def policy_objective(self, s, a, advantages, old_log_p):
         """The policy objective of one minibatch, as the config composes it (TensorFlow).
@@ -387,9 +490,11 @@ class Agent:
     def _train_minibatches(self, obs, actions, targets, advantages, old_log_p):
         """Gradient steps on minibatches ``obs[i], actions[i], ...``, one after another.
 
-        The plumbing around ``value_loss`` and ``policy_objective``: tapes, gradient clipping
-        and the optimisers, in a loop that XLA compiles. ``advantages`` and ``old_log_p`` are
-        used only with ``gae_lambda`` and ``clip_ratio``.
+        The plumbing around ``value_loss`` and ``policy_objective``: tapes, the loss reduction,
+        gradient clipping and the optimisers, in a loop that XLA compiles. ``advantages`` and
+        ``old_log_p`` are used only with ``gae_lambda`` and ``clip_ratio``. Returns the sums over
+        the minibatches of the objective and the value loss (both summed over samples) and of
+        the two gradients' global norms before clipping.
         """
         from .quiet_tf import tf
         cfg = self.config
@@ -397,18 +502,25 @@ class Agent:
         value_vars = self.value.trainable_variables
 
         def clip(grads):
+            """The gradients clipped as configured, and their global norm before clipping."""
             if cfg.max_grad_norm > 0:
-                grads, _ = tf.clip_by_global_norm(grads, cfg.max_grad_norm)
-            return grads
+                return tf.clip_by_global_norm(grads, cfg.max_grad_norm)
+            return grads, tf.linalg.global_norm(grads)
+
+        def reduce(loss):  # a minibatch's summed loss, or its mean over the minibatch
+            return loss / cfg.minibatch_size if cfg.loss_reduction == "mean" else loss
 
         total_objective = tf.constant(0.0)
         total_value_loss = tf.constant(0.0)
+        policy_norms = tf.constant(0.0)
+        value_norms = tf.constant(0.0)
         for i in tf.range(tf.shape(obs)[0]):
             s, a, g = obs[i], actions[i], targets[i]
             with tf.GradientTape() as value_tape:
                 values = self.value(s, training=True)[:, 0]
                 loss_v = value_loss(values, g)
-            value_grads = value_tape.gradient(loss_v, value_vars)
+                reduced_v = reduce(loss_v)
+            value_grads = value_tape.gradient(reduced_v, value_vars)
             # without GAE the advantage is the error of the value network of the moment
             advantage = advantages[i] if cfg.gae_lambda is not None else \
                 tf.stop_gradient(g - values)
@@ -416,13 +528,16 @@ class Agent:
                 advantage = normalized(advantage)
             with tf.GradientTape() as policy_tape:
                 objective = self.policy_objective(s, a, advantage, old_log_p[i])
-                loss = -objective  # optimisers minimise
-            policy_grads = policy_tape.gradient(loss, policy_vars)
-            self.policy_opt.apply_gradients(zip(clip(policy_grads), policy_vars))
-            self.value_opt.apply_gradients(zip(clip(value_grads), value_vars))
+                loss = -reduce(objective)  # optimisers minimise
+            policy_grads, policy_norm = clip(policy_tape.gradient(loss, policy_vars))
+            value_grads, value_norm = clip(value_grads)
+            self.policy_opt.apply_gradients(zip(policy_grads, policy_vars))
+            self.value_opt.apply_gradients(zip(value_grads, value_vars))
             total_objective += objective
             total_value_loss += loss_v
-        return total_objective, total_value_loss
+            policy_norms += policy_norm
+            value_norms += value_norm
+        return total_objective, total_value_loss, policy_norms, value_norms
 
     # ---- state for checkpoints ----------------------------------------------------------------
     def get_state(self) -> dict:
@@ -438,6 +553,10 @@ class Agent:
             state["normalizer/mean"] = self.normalizer.mean
             state["normalizer/var"] = self.normalizer.var
             state["normalizer/count"] = np.asarray(self.normalizer.count)
+        if self.return_normalizer is not None:
+            state["return_normalizer/mean"] = self.return_normalizer.mean
+            state["return_normalizer/var"] = self.return_normalizer.var
+            state["return_normalizer/count"] = np.asarray(self.return_normalizer.count)
         return state
 
     def set_state(self, state: dict) -> None:
@@ -452,6 +571,10 @@ class Agent:
             self.normalizer.var = np.asarray(state["normalizer/var"], np.float64)
             self.normalizer.count = float(state["normalizer/count"])
             self.actor.scale = self.normalizer.scale()
+        if self.return_normalizer is not None:
+            self.return_normalizer.mean = np.asarray(state["return_normalizer/mean"], np.float64)
+            self.return_normalizer.var = np.asarray(state["return_normalizer/var"], np.float64)
+            self.return_normalizer.count = float(state["return_normalizer/count"])
         self.fast_policy.update(self.policy)
         self.fast_value.update(self.value)
 

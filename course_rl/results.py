@@ -80,6 +80,20 @@ TRACE_KEYS = {
                             "it: cycle * actor_count (the evaluation follows that cycle's update)",
     "value_rmse": "(cycles,) root-mean-square advantage over each cycle's updates",
     "mean_objective": "(cycles,) policy objective per sample over each cycle's updates",
+    # per-cycle diagnostics (agent.DIAGNOSTICS); runs written before them lack these keys
+    "approx_kl": "(cycles,) approximate KL divergence of the updated policy from the one that "
+                 "collected the cycle, mean of (r - 1) - ln r over the cycle's samples",
+    "clip_fraction": "(cycles,) fraction of the cycle's samples whose ratio r = pi_new / pi_old "
+                     "left [1 - eps, 1 + eps] in the update (eps = clip_ratio, 0.2 if 0)",
+    "explained_variance": "(cycles,) 1 - Var(target - V) / Var(target) over the cycle's samples, "
+                          "with the value network before the update",
+    "entropy_bound": "(cycles,) mean entropy upper bound of the policy that collected the cycle",
+    "mean_spread": "(cycles,) mean standard deviation of a coordinate's modes (weighted by the "
+                   "mixture weights) in the policy that collected the cycle",
+    "policy_grad_norm": "(cycles,) mean global norm of the policy gradient before clipping",
+    "value_grad_norm": "(cycles,) mean global norm of the value gradient before clipping",
+    "epochs_run": "(cycles,) passes made over the cycle's samples (fewer than epochs when "
+                  "target_kl stopped them)",
     "best_eval_return": "() best mean greedy return over all evaluations",
     "wall_time": "() seconds the run took (summed over resumed pieces)",
     "env_steps": "() environment steps taken, training and evaluation",

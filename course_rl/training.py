@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import pixels, results, tasks
-from .agent import Agent
+from .agent import DIAGNOSTICS, Agent
 from .config import Config
 from .returns import Trajectory
 
@@ -161,6 +161,7 @@ class Recorder:
     def __init__(self):
         self.train_returns, self.train_lengths = [], []
         self.value_rmse, self.mean_objective = [], []
+        self.diagnostics = {key: [] for key in DIAGNOSTICS}
         self.eval_returns, self.eval_numbers = [], []
         self.best_eval_return = -np.inf
         self.best_policy = None
@@ -168,13 +169,15 @@ class Recorder:
         self.wall_time = 0.0
         self.env_steps = 0
 
-    def add_cycle(self, episodes: Episodes, value_rmse: float, objective: float) -> None:
-        """A training cycle: its episodes and what the update reported."""
+    def add_cycle(self, episodes: Episodes, report: dict) -> None:
+        """A training cycle: its episodes and what the update reported (``Agent.update``)."""
         self.env_steps += episodes.steps
         self.train_returns.extend(episodes.scores)
         self.train_lengths.extend(episodes.lengths)
-        self.value_rmse.append(value_rmse)
-        self.mean_objective.append(objective)
+        self.value_rmse.append(report["value_rmse"])
+        self.mean_objective.append(report["mean_objective"])
+        for key in DIAGNOSTICS:
+            self.diagnostics[key].append(report.get(key, np.nan))
 
     def add_evaluation(self, episodes: Episodes, episodes_done: int, agent: Agent) -> None:
         """A greedy evaluation after ``episodes_done`` training episodes; the agent's policy
@@ -199,6 +202,7 @@ class Recorder:
             "eval_episode_numbers": np.asarray(self.eval_numbers, np.int64),
             "value_rmse": np.asarray(self.value_rmse, np.float64),
             "mean_objective": np.asarray(self.mean_objective, np.float64),
+            **{key: np.asarray(values, np.float64) for key, values in self.diagnostics.items()},
             "best_eval_return": np.asarray(self.best_eval_return, np.float64),
             "wall_time": np.asarray(self.wall_time),
             "env_steps": np.asarray(self.env_steps, np.int64),
@@ -221,6 +225,9 @@ class Recorder:
         self.eval_numbers = list(state["eval_episode_numbers"])
         self.value_rmse = list(state["value_rmse"])
         self.mean_objective = list(state["mean_objective"])
+        # checkpoints written before the diagnostics existed: NaN for the cycles they cover
+        self.diagnostics = {key: list(state.get(key, np.full(len(self.value_rmse), np.nan)))
+                            for key in DIAGNOSTICS}
         self.best_eval_return = float(state["best_eval_return"])
         self.wall_time = float(state["wall_time"])
         self.env_steps = int(state["env_steps"])
@@ -452,8 +459,7 @@ def train(config: Config, seed: int = 0, backend: str = "pybullet", out: str | P
             train_seeds = env_rng.integers(2**31, size=config.actor_count)
             ep = run_episodes(train_envs, agent, train_seeds, temp=1.0, sampler=sampler,
                               record=True, spec=spec)
-            value_rmse, objective = agent.update(ep.transitions)
-            record.add_cycle(ep, value_rmse, objective)
+            record.add_cycle(ep, agent.update(ep.transitions, cycle))
             # the greedy policy's evaluation, every eval_every episodes
             evaluated = cycle in eval_cycles
             if evaluated:

@@ -42,6 +42,7 @@ def run_case(experiment: str, backend: str, changes: dict) -> dict:
     """Every array of a short run: its trace, its best policy, and the full state (weights,
     optimiser, noise, random generators) it checkpoints after its first cycle."""
     from course_rl import config, results
+    from course_rl.agent import DIAGNOSTICS
     from course_rl.training import train
 
     cfg = config.get(experiment).replace(**changes)
@@ -53,8 +54,10 @@ def run_case(experiment: str, backend: str, changes: dict) -> dict:
         out.update({f"checkpoint/{k}": v for k, v in state.items()
                     if k.startswith(("agent/", "sampler/", "rng/", "best/"))})
         run = train(cfg, seed=1, backend=backend, out=folder, progress=False)
+        # (the per-cycle diagnostics came after the digests: they describe the run, the
+        # digests pin that recording them leaves training as it was)
         out.update({f"trace/{k}": v for k, v in run.arrays.items()
-                    if k not in ("wall_time", "task_version", "backend")})
+                    if k not in ("wall_time", "task_version", "backend") + DIAGNOSTICS})
     whole = train(cfg, seed=1, backend=backend, progress=False)
     out.update({f"best/w{i}": w for i, w in enumerate(whole.best_policy)})
     return out
