@@ -864,9 +864,9 @@ class LiveRunPanel:
             stop = threading.Event()
 
             def on_cycle(arrays, cycle):
+                self.board.update(arrays, cycle)  # (kept when stopping: drawn at the end)
                 if stop.is_set():
                     raise KeyboardInterrupt
-                self.board.update(arrays, cycle)
 
             with self.output, _interruptible(stop, self.main_loop):  # the progress bar: output
                 try:
