@@ -42,7 +42,7 @@ def value_loss(values, targets):
     Summed, not averaged, as the original study did: the step size then grows with the
     minibatch. Taught in notebooks/03_reinforce.ipynb.
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     return tf.reduce_sum(tf.square(targets - values))
 
 
@@ -51,7 +51,7 @@ def normalized(advantages):
 
     Taught in notebooks/03_reinforce.ipynb.
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     mean, var = tf.nn.moments(advantages, axes=[0])
     return (advantages - mean) / (tf.sqrt(var) + 1e-8)
 
@@ -62,7 +62,7 @@ def policy_gradient_objective(log_p, advantages):
     ``advantages`` are constants here (no gradient flows into the critic through them).
     Taught in notebooks/03_reinforce.ipynb.
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     return tf.reduce_sum(log_p * advantages)
 
 
@@ -89,7 +89,7 @@ def clipped_objective(log_p, old_log_p, advantages, clip_ratio: float):
     ``[1 - eps, 1 + eps]`` in the direction its advantage favours gives no gradient, so later
     epochs over the same samples cannot push it further. Taught in notebooks/03_reinforce.ipynb.
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     ratio = capped_ratio(log_p, old_log_p)
     kept = tf.clip_by_value(ratio, 1 - clip_ratio, 1 + clip_ratio)
     return tf.reduce_sum(tf.minimum(ratio * advantages, kept * advantages))
@@ -103,7 +103,7 @@ def entropy_bonus(outputs, action_dim: int, std_floor: float, edge_penalty: bool
     ``edge_penalty`` the original's penalty on means near the clipped edges is subtracted
     (``policy.edge_penalty``). Taught in notebooks/04_a2c.ipynb.
     """
-    import tensorflow as tf
+    from .quiet_tf import tf
     bonus = mix.entropy_upper_bound(outputs, action_dim, std_floor)
     if edge_penalty:
         bonus -= mix.edge_penalty(outputs, squash)

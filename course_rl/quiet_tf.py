@@ -15,7 +15,7 @@ window, and afterwards every captured line that is not one of those known notice
 back to stderr (a real error still shows). GPUs stay usable: nothing is disabled, only the
 notices are dropped. Later imports are free (Python caches the module).
 
-Taught in notebooks/02_policy_distribution.ipynb (where TensorFlow first appears).
+Chapters import TensorFlow the same way (notebooks/CONVENTIONS.md).
 """
 
 from __future__ import annotations
