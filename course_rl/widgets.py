@@ -33,6 +33,8 @@ import io
 import math
 import os
 import re
+import signal
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -719,23 +721,42 @@ def sweep_explorer(root=None, experiment_prefix: str = "a2c-cartpole-sweep",
 
 # ---- a live run --------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _interruptible():
-    """Let Stop (a kernel interrupt, SIGINT) raise KeyboardInterrupt inside the block.
+def _kernel_loop():
+    """The IPython kernel's main-thread event loop (tornado IOLoop), or None outside one."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return getattr(getattr(get_ipython(), "kernel", None), "io_loop", None)
 
-    ipykernel ignores SIGINT between messages and turns Python's handler on only around the
-    message it is handling; a widget message that arrives while another is being handled is
-    dispatched without that step (ipykernel 7), so a Run click could not be stopped."""
-    import signal
-    import threading
-    if threading.current_thread() is not threading.main_thread():
+
+@contextlib.contextmanager
+def _interruptible(stop: threading.Event, main_loop=None):
+    """Let Stop (the kernel interrupt, SIGINT) end the run inside the block.
+
+    In the main thread SIGINT raises KeyboardInterrupt (ipykernel ignores SIGINT between
+    messages and does not always turn it back on for a widget message, so we do). But
+    ipykernel 7 may run a widget's click handler in another thread (a subshell), where no
+    signal arrives: then the main thread's loop (``main_loop``, by default the kernel's)
+    installs a handler that sets ``stop``, which the run checks after every cycle."""
+    if threading.current_thread() is threading.main_thread():
+        saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, saved)
+        return
+    loop = main_loop if main_loop is not None else _kernel_loop()
+    if loop is None:
         yield
         return
-    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous = []
+    loop.add_callback(lambda: previous.append(
+        signal.signal(signal.SIGINT, lambda *_: stop.set())))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, saved)
+        loop.add_callback(lambda: previous and signal.signal(signal.SIGINT, previous.pop()))
 
 
 class LiveRunPanel:
@@ -772,6 +793,7 @@ class LiveRunPanel:
         self.output = w.Output()
         self.last_run = None
         self.board = None
+        self.main_loop = None  # the kernel's, found at a run (a test sets its own)
         for slider in (self.persistence, self.entropy_weight, self.episodes):
             slider.observe(self.redraw, names="value")
         self.widget = panel([_controls([self.persistence, self.entropy_weight, self.episodes],
@@ -839,10 +861,17 @@ class LiveRunPanel:
         error, run = None, None
         started = time.perf_counter()
         try:
-            with self.output, _interruptible():  # the progress bar goes to the output
+            stop = threading.Event()
+
+            def on_cycle(arrays, cycle):
+                self.board.update(arrays, cycle)  # (kept when stopping: drawn at the end)
+                if stop.is_set():
+                    raise KeyboardInterrupt
+
+            with self.output, _interruptible(stop, self.main_loop):  # the progress bar: output
                 try:
                     run = training.train(config, seed=self.seed, backend=self.backend,
-                                         callback=self.board.update, progress=True)
+                                         callback=on_cycle, progress=True)
                 except BaseException as err:  # caught here: the Output widget would swallow it
                     error = err
                     if not raise_errors and isinstance(err, Exception):

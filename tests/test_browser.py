@@ -74,12 +74,17 @@ def free_port() -> int:
 def jupyter_lab(root: Path, env_extra: dict | None = None):
     """A JupyterLab server on 127.0.0.1 (a free port, a random token) serving ``root``:
     yields its base URL and token. Settings, data and workspaces live in a temporary folder,
-    so notebooks open untrusted and no news is fetched."""
+    so notebooks open untrusted, no news is fetched and every cell is rendered."""
     home = Path(tempfile.mkdtemp(prefix="course-rl-lab-"))
     settings = home / "settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # every cell in the page (JupyterLab otherwise leaves cells out of view unrendered)
+    notebook_settings = home / "settings" / "@jupyterlab" / "notebook-extension"
+    notebook_settings.mkdir(parents=True)
+    (notebook_settings / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"}))
     port, token = free_port(), os.urandom(12).hex()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(home / "config"),
            "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
@@ -127,7 +132,17 @@ def browser_page(width: int = 1024, height: int = 900):
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(60_000)
-            yield page
+            try:
+                yield page
+            except Exception:
+                # what the page showed when the test failed, and what its outputs held
+                shot = Path(tempfile.mkdtemp(prefix="course-rl-browser-")) / "failure.png"
+                page.screenshot(path=str(shot))
+                kinds = page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output')]
+                    .map(o => o.getAttribute('data-mime-type') || o.firstElementChild?.className)""")
+                print(f"browser test failure: screenshot {shot}; outputs {kinds}\n"
+                      f"server log:\n{server_log_tail(2000)}")
+                raise
         finally:
             browser.close()
 

@@ -112,8 +112,18 @@ def test_course_env_matches_pybullet_gym_within_horizon(name, episode):
         env.close()
 
 
+def installed_pybullet() -> str:
+    """The installed pybullet's version; on Python 3.12+ it comes as pybullet-arm64 (pyproject)."""
+    for distribution in ("pybullet", "pybullet-arm64"):
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            pass
+    return "none"
+
+
 SAME_BINARY = (
-    f"pybullet=={metadata.version('pybullet')}" in REF["meta_versions"]
+    f"pybullet=={installed_pybullet()}" in REF["meta_versions"]
     and f"platform=={platform.system()}-{platform.machine()}" in REF["meta_versions"]
 )
 

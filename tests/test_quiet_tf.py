@@ -1,6 +1,7 @@
 """TensorFlow's start-up chatter never reaches stderr: the package imports it through quiet_tf."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,16 @@ def test_other_stderr_output_of_the_import_window_still_shows():
     assert done.returncode == 0, done.stderr[-3000:]
     assert "a real problem" in done.stderr
     assert "oneDNN" not in done.stderr
+
+
+def test_every_tensorflow_import_of_the_package_goes_through_quiet_tf():
+    # whichever function imports TensorFlow first decides whether its notices reach a notebook
+    direct = re.compile(r"^\s*(import (tensorflow|keras)\b|from (tensorflow|keras)\b)", re.M)
+    # (course_rl/exercises holds students' code, shown and run as a student writes it; the
+    # chapters have imported TensorFlow quietly before any exercise runs)
+    modules = [path for path in sorted((ROOT / "course_rl").rglob("*.py"))
+               if path.name != "quiet_tf.py" and "exercises" not in path.parts]
+    found = [f"{path.relative_to(ROOT)}:{text[:m.start()].count(chr(10)) + 1}"
+             for path in modules
+             for text in [path.read_text()] for m in direct.finditer(text)]
+    assert not found, "import through course_rl.quiet_tf instead:\n" + "\n".join(found)

@@ -405,3 +405,46 @@ def test_live_run_panel_blanks_the_board_at_once_and_stops_quietly(monkeypatch):
     with pytest.raises(KeyboardInterrupt):  # called from code: the cell stops as well
         panel.run()
     assert panel.status.value.startswith("stopped")
+
+
+def test_stop_reaches_a_run_in_another_thread(monkeypatch):
+    # ipykernel 7 may handle a Run click in a subshell thread, where SIGINT never arrives: the
+    # main thread's loop then installs a handler that asks the run to stop after its cycle
+    import os
+    import queue
+    import signal
+    import threading
+    import time
+    from course_rl import training as training_module
+
+    monkeypatch.setenv("COURSE_RL_FAST", "1")
+    panel = widgets.live_run_panel(base=TINY).panel
+    calls = queue.Queue()
+
+    class MainLoop:  # stands in for the kernel's IOLoop: callbacks run in the main thread
+        def add_callback(self, function):
+            calls.put(function)
+
+    panel.main_loop = MainLoop()
+    cycles = []
+
+    def endless(config, seed, backend, callback, progress):
+        for cycle in range(1, 10_000):
+            time.sleep(0.01)
+            cycles.append(cycle)
+            callback(board_arrays(cycle, 2), cycle)
+
+    monkeypatch.setattr(training_module, "train", endless)
+    before = signal.getsignal(signal.SIGINT)
+    worker = threading.Thread(target=panel.run, kwargs={"raise_errors": False}, daemon=True)
+    worker.start()
+    calls.get(timeout=30)()            # the handler goes in, in the main thread
+    while not cycles:
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGINT)  # the kernel interrupt
+    worker.join(timeout=60)
+    calls.get(timeout=30)()            # ...and comes out again
+    assert not worker.is_alive()
+    assert panel.status.value.startswith("stopped after cycle"), panel.status.value
+    assert len(cycles) < 9_999
+    assert signal.getsignal(signal.SIGINT) is before
