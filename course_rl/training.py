@@ -288,7 +288,8 @@ class Checkpoint:
             raise ValueError(f"{where} was made with another {self.config.task!r} task "
                              f"(version {before!r}, now {self.task_version!r}: the environment or "
                              f"the shipped VAE changed); delete the run folder to start afresh")
-        missing = sorted(set(self._arrays(0)) - {"task_version"} - set(state))
+        # diagnostics are optional: a checkpoint from before they existed resumes with NaN for its cycles
+        missing = sorted(set(self._arrays(0)) - {"task_version"} - set(DIAGNOSTICS) - set(state))
         if missing:
             return self._ignore(f"{where} lacks {', '.join(missing[:3])}"
                                 + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))
