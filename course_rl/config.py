@@ -449,9 +449,9 @@ _STABLE_WHAT = (" Then: each cycle's epochs stop once the policy's approximate K
                 "that collected the samples exceeds 0.02, and both learning rates fall linearly "
                 "to zero over the run (see the comment above the stable configs).")
 STABLE = tuple(
-    config.replace(name=config.name.replace("-improved", "-stable"), **_STABLE,
-                   description=config.description.replace(", improved:", ", stable:")
-                   + _STABLE_WHAT)
+    derive(config, name=config.name.replace("-improved", "-stable"), **_STABLE,
+               description=config.description.replace(", improved:", ", stable:")
+               + _STABLE_WHAT)
     for config in IMPROVED)
 
 EXPERIMENTS: dict[str, Config] = {c.name: c for c in ORIGINAL + IMPROVED + STABLE}
