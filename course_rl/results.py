@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
