@@ -37,6 +37,7 @@ Taught in notebooks/05_results.ipynb.
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import tempfile
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ import numpy as np
 from .config import Config
 # the safe writes and reads every data file goes through (also results.ResultsError & co.)
 from .files import ResultsError, atomic_write, load_npz, save_npz, save_text  # noqa: F401
+from .files import _UMASK
 
 FORMAT = "course_rl.trace/1"
 

@@ -312,7 +312,7 @@ def messy_root(tmp_path):
 
 LEFT_OUT = {"seed-99": "another config (experiment 'reinforce-cartpole-improved')",
             "seed-01": "is not seed-<N>", "seed-7": "a copy of the run of seed 2",
-            "seed-abc": "is not seed-<N>", "seed-8": "corrupt or truncated"}
+            "seed-abc": "is not seed-<N>", "seed-8": "trace.npz is damaged"}
 
 
 def test_load_runs_leaves_out_and_names_what_does_not_belong(messy_root):
