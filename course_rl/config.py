@@ -623,6 +623,33 @@ for _config in ablation_configs():
     register(_config)
 
 
+# ---- ablation of the stable A2C half-cheetah (issue 19) -------------------------------------------
+# Which of the stable variant's two changes holds the policy, and do the original's mixture of
+# three Gaussians and its exploration persistence help the cheetah once learning is stable? Each
+# ablation undoes one thing of a2c-cheetah-stable (the full variant is a2c-cheetah-stable itself)
+# and trains the same 2500 episodes, evaluated as it is. Run on MuJoCo (minutes a run); shown in
+# notebooks/05_results.ipynb.
+STABLE_ABLATION_CHANGES = {
+    "no-kl-limit": dict(target_kl=None),
+    "no-anneal": dict(lr_anneal=False),
+    "one-mode": dict(n_modes=1),
+    "no-persistence": dict(persistence=0.0),
+}
+A2C_CHEETAH_STABLE = EXPERIMENTS["a2c-cheetah-stable"]
+
+
+def stable_ablation_configs() -> list[Config]:
+    """``a2c-cheetah-stable-ablation-<change>``: the stable A2C half-cheetah minus one thing."""
+    return [derive(A2C_CHEETAH_STABLE,
+        name=f"a2c-cheetah-stable-ablation-{key}", **changes,
+        description="The stable A2C half-cheetah with one thing undone: "
+                    + ", ".join(f"{k}={v}" for k, v in changes.items()) + ".")
+        for key, changes in STABLE_ABLATION_CHANGES.items()]
+
+
+for _config in stable_ablation_configs():
+    register(_config)
+
 # ---- the original's defect 1, put back ----------------------------------------------------------
 # Our REINFORCE cart-pole runs match the original's score but not its curve: ours collapse late,
 # the original's much less. The original drew actions with sigmoid(-s) and scored them with
