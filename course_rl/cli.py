@@ -6,7 +6,7 @@
     course-rl train a2c-cartpole --set policy_lr=3e-4 hidden_sizes=64,64
     course-rl study a2c-cheetah --seeds 0-9 --workers 2
     course-rl study a2c-cheetah --seeds 0-9 --ray auto
-    course-rl summary                                the original-style table
+    course-rl summary                                best, final and last-quarter scores, with CIs
     course-rl plot --out figures                     training curves and violins
 
 Runs go to ``runs/<experiment>/<backend>/seed-<N>/`` unless ``--root``/``--out`` say otherwise;
@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="give up connecting to the Ray cluster after this long (default 60)")
     settings(p)
 
-    for name, helptext in (("summary", "print mean +/- std of the best 100-episode returns"),
+    for name, helptext in (("summary", "print each experiment's best, final and last-quarter greedy "
+                                       "returns (mean over runs, 95%% CI) beside the original study's"),
                            ("plot", "write training-curve and violin figures")):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--root", default=None,

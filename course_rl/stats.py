@@ -1,7 +1,11 @@
 """Statistics over runs: the original study's mean +/- std, confidence intervals, comparisons.
 
 The score of a run is its best greedy 100-episode mean return (``best_eval_return``), as in the
-original study, which printed mean +/- population standard deviation (ddof=0) over seeds.
+original study, which printed mean +/- population standard deviation (ddof=0) over seeds. A
+best-of-evaluations score hides a run that peaks and falls back, so each run also has a
+``final`` score (its last evaluation, the policy it ends with) and a ``last quarter`` score (the
+mean of its evaluations in the last quarter of its training); ``summary_rows`` and
+``summary_table`` give all three per experiment.
 
 Taught in notebooks/05_results.ipynb.
 """
@@ -196,61 +200,193 @@ def complete_runs(runs) -> list:
     return [r for r in runs if r["training_episode_returns"].size == longest]
 
 
-def summary_table(root, experiments, backend: str = "pybullet") -> str:
-    """The original-style table: per experiment, ours beside the original study's.
+def final_returns(runs) -> np.ndarray:
+    """Each run's last greedy evaluation (its mean return): the policy the run ends with."""
+    results.require_one_task_version(runs)
+    return np.array([results.eval_series(r)[1][-1] for r in runs])
 
-    An ``-improved`` (or ``-defect1``) experiment is set beside the original experiment it
-    changes (named in the column). On another backend than pybullet there is no original to
-    compare with. Nor is there for the pixel experiments: the original's two pixel runs were
-    interrupted, ran episodes of up to 1000 steps and were evaluated every 50 episodes
-    (notebooks/06_vision.ipynb compares them with care).
+
+LAST_FRACTION = 0.25
+"""``last_quarter_return`` averages the evaluations made after ``1 - LAST_FRACTION`` of training."""
+
+
+def last_quarter_return(run) -> float:
+    """Mean of one run's greedy evaluations (each a mean return) made in the last quarter of
+    its training: those after more than 3/4 of its training episodes. A run evaluated every
+    250 of 2500 episodes averages its evaluations at 2000, 2250 and 2500; every 50, the 13 from
+    1900 to 2500. A run with none there (an interrupted original run) gives its last one."""
+    x, y = results.eval_series(run)
+    trained = np.asarray(results.arrays_of(run)["training_episode_returns"]).size
+    late = x > (1 - LAST_FRACTION) * trained
+    return float(y[late].mean()) if late.any() else float(y[-1])
+
+
+def last_quarter_returns(runs) -> np.ndarray:
+    """``last_quarter_return`` of each run (runs of different task versions are refused)."""
+    results.require_one_task_version(runs)
+    return np.array([last_quarter_return(r) for r in runs])
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One experiment's line of ``summary_table``: its three scores over its runs.
+
+    ``best``, ``final`` and ``last_quarter`` describe (``describe``) the runs' best evaluation,
+    last evaluation and last-quarter mean. ``source`` is "ours" or "original study" (the
+    original's complete runs); ``original`` names the original experiment that ``welch_p``
+    (Welch's test of the best scores) compares with, or is None; ``task_version`` is the runs'
+    and ``current_version`` the task's version today ("" for the original's runs).
+    """
+    experiment: str
+    source: str
+    best: Description
+    final: Description
+    last_quarter: Description
+    original: str | None = None
+    welch_p: float = float("nan")
+    task_version: str = ""
+    current_version: str = ""
+
+    @property
+    def n(self) -> int:
+        return self.best.n
+
+    @property
+    def older_task(self) -> bool:
+        """True when the runs were made on an older version of their task than today's."""
+        return self.task_version != self.current_version
+
+
+def _scores(runs) -> tuple[np.ndarray, Description, Description, Description]:
+    best = best_returns(runs)
+    return (best, describe(best), describe(final_returns(runs)),
+            describe(last_quarter_returns(runs)))
+
+
+def _original_of(name: str, backend: str) -> str | None:
+    """The original experiment an experiment is set beside: itself, or the one an ``-improved``
+    (or ``-defect1``) variant changes; None on another backend than pybullet (the original
+    ran on pybullet only; returns differ between engines) and for the pixel experiments (the
+    original's two pixel runs were interrupted, ran episodes of up to 1000 steps and were
+    evaluated every 50 episodes: notebooks/06_vision.ipynb compares them with care)."""
+    if backend != "pybullet" or name.endswith("-pixels"):
+        return None
+    return name.removesuffix("-improved").removesuffix("-defect1")
+
+
+def summary_rows(root, experiments, backend: str = "pybullet") -> list[SummaryRow]:
+    """The rows of ``summary_table``: one per experiment with runs under ``root`` (in the order
+    given), then one per original experiment they are compared with (``source`` "original
+    study", its complete runs, ``complete_runs``).
+
+    An experiment whose runs cannot be summarised (e.g. runs of different task versions) is
+    left out with a ``results.SkippedRunWarning`` naming it. E.g. the final scores of every
+    experiment: ``{r.experiment: r.final.mean for r in summary_rows(root, names)}``.
+
+    Taught in notebooks/05_results.ipynb.
     """
     from .tasks import version as current_version
 
-    rows = [("experiment", "n", "mean +/- std", "95% CI", "original (n)", "Welch p", "task")]
+    ours, originals = [], {}
     for name in experiments:
         try:
-            row = _summary_row(root, name, backend, current_version)
+            runs = results.load_runs(root, name, backend)
+            if not runs:
+                continue
+            best, *described = _scores(runs)
+            parent = _original_of(name, backend)
+            if parent is not None and parent not in originals:
+                try:
+                    originals[parent] = complete_runs(results.load_original(parent))
+                except ValueError:  # the original study has no runs of it
+                    originals[parent] = []
+            p = float("nan")
+            if parent is not None and originals[parent] and len(runs) > 1 and len(originals[parent]) > 1:
+                p = compare(best, best_returns(originals[parent])).welch_p
+            ours.append(SummaryRow(name, "ours", *described,
+                                   original=parent if originals.get(parent) else None, welch_p=p,
+                                   task_version=runs[0].task_version,
+                                   current_version=current_version(runs[0].config.task, backend)))
         except ValueError as err:  # (ResultsError too) one experiment's trouble is not the table's
             warnings.warn(f"{name} ({backend}): left out of the table: {err}",
                           results.SkippedRunWarning, stacklevel=2)
-            continue
-        if row is not None:
-            rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + f"\n(backend {backend}; score = best greedy 100-episode mean return per run)"
+    compared = {row.original for row in ours if row.original is not None}
+    rows = list(ours)
+    for parent, runs in originals.items():
+        if parent in compared:
+            rows.append(SummaryRow(parent, "original study", *_scores(runs)[1:]))
+    return rows
 
 
-def _summary_row(root, name: str, backend: str, current_version):
-    """One row of ``summary_table`` (None when the experiment has no runs)."""
-    runs = results.load_runs(root, name, backend)
-    if not runs:
-        return None
-    scores = best_returns(runs)
-    ours = describe(scores)
-    original, p = "-", "-"
-    # an improved variant is compared with the original experiment it improves; the
-    # original study ran on pybullet only (returns differ between engines)
-    parent = name.removesuffix("-improved").removesuffix("-defect1")
-    orig_runs = []
-    if name.endswith("-pixels"):
-        original = "not comparable (chapter 6)"
-    elif backend == "pybullet":
-        try:
-            orig_runs = complete_runs(results.load_original(parent))
-        except ValueError:
-            pass
-    if orig_runs:
-        orig_scores = best_returns(orig_runs)
-        orig = describe(orig_scores)
-        original = f"{orig} ({orig.n})" + ("" if parent == name else f" {parent}")
-        if ours.n > 1 and orig.n > 1:
-            p = f"{compare(scores, orig_scores).welch_p:.3g}"
-    ci = f"[{ours.ci_low:.1f}, {ours.ci_high:.1f}]" if ours.n > 1 else "-"
-    task = runs[0].task_version
-    now = current_version(runs[0].config.task, backend)
-    task = task.split("+")[0].rsplit("/", 1)[1] + ("" if task == now else
-                                                   f" (older; now {now.split('+')[0].split('/')[2]})")
-    return (name, str(ours.n), str(ours), ci, original, p, task)
+def _cell(d: Description) -> str:
+    """``mean [low, high]`` of a description (the mean alone for a single run)."""
+    if d.n < 2:
+        return f"{d.mean:.1f}"
+    return f"{d.mean:.1f} [{d.ci_low:.0f}, {d.ci_high:.0f}]"
+
+
+def _version_number(task_version: str) -> str:
+    return task_version.split("+")[0].rsplit("/", 1)[-1]
+
+
+def summary_table(root, experiments, backend: str = "pybullet") -> str:
+    """The table ``course-rl summary`` prints: per experiment, the mean over its runs of three
+    scores, each with its 95% t-interval, then the original study's runs of the experiments
+    compared with it (on pybullet).
+
+    ``best``: each run's best greedy 100-episode mean (the original study's score, which it
+    printed as mean +/- std: ``describe``); ``final``: its last evaluation; ``last quarter``:
+    the mean of its evaluations in the last quarter of training (``last_quarter_return``).
+    ``p``: Welch's test of the best scores against the original study's runs of the same
+    experiment (for an ``-improved`` or ``-defect1`` variant: of the one it changes). ``task``:
+    the task version the runs were made on, starred when the task has changed since.
+    Fits 120 columns. The rows as data: ``summary_rows``.
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    rows = summary_rows(root, experiments, backend)
+    header = ("experiment", "n", "best", "final", "last quarter", "p", "task")
+    ours = [r for r in rows if r.source == "ours"]
+    originals = [r for r in rows if r.source != "ours"]
+
+    def cells(r: SummaryRow) -> tuple:
+        p = "-" if np.isnan(r.welch_p) else f"{r.welch_p:.2g}"
+        task = "-" if r.source != "ours" else _version_number(r.task_version) + "*" * r.older_task
+        return (r.experiment, str(r.n), _cell(r.best), _cell(r.final), _cell(r.last_quarter), p, task)
+
+    table = [header] + [cells(r) for r in rows]
+    widths = [max(len(t[i]) for t in table) for i in range(len(header))]
+    right = {1}  # n is right-aligned
+
+    def line(t):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(t, widths))).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    lines = [line(header), rule] + [line(cells(r)) for r in ours]
+    if originals:
+        lines += [rule, "the original study (its complete runs, pybullet-gym):"]
+        lines += [line(cells(r)) for r in originals]
+    notes = [f"(backend {backend}; per run: best = best greedy 100-episode mean return (the "
+             f"original's score), final = the last evaluation, last quarter = mean of the "
+             f"evaluations in the last quarter of training; mean over runs [95% CI]"]
+    notes.append("p = Welch's test of best against the original study's runs"
+                 + (" of the experiment or of the one it improves" if originals else
+                    f" (none on {backend})" if backend != "pybullet" else ""))
+    older = sorted({_current(r) for r in ours if r.older_task})
+    if older:
+        notes.append("task*: an older task version than today's (" + ", ".join(older) + ")")
+    if any(r.experiment.endswith("-pixels") for r in ours):
+        notes.append("pixel experiments are not compared with the original's, see chapter 6")
+    lines += _wrap("; ".join(notes) + ")", 118)
+    return "\n".join(lines)
+
+
+def _current(row: SummaryRow) -> str:
+    task, _, number = row.current_version.split("+")[0].split("/")
+    return f"{task} now {number}"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+    return textwrap.wrap(text, width, break_on_hyphens=False)

@@ -55,22 +55,34 @@ def test_train_writes_a_run_folder(tmp_path):
     assert (tmp_path / "run" / "config.json").exists() and (tmp_path / "run" / "policy.weights.h5").exists()
 
 
-def test_summary_prints_the_original_table():
+def test_summary_prints_best_final_and_last_quarter_beside_the_original():
     out = run_cli("summary", "--root", str(results.shipped_root()))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
+    assert max(map(len, lines)) <= 120  # a terminal of 120 columns
     header = re.split(r"\s{2,}", lines[0].strip())
-    column = header.index("original (n)")
-    cells = {line.split()[0]: re.split(r"\s{2,}", line.strip()) for line in lines[2:-1]}
-    # the original study's printed result stands beside our reinforce-cartpole runs
-    assert cells["reinforce-cartpole"][column] == "814.14 +/- 226.46 (20)"
-    # an improved or defect variant is set beside its parent's original, which it names
-    variants = [name for name in cells if name.endswith(("-improved", "-defect1"))]
+    assert header == ["experiment", "n", "best", "final", "last quarter", "p", "task"]
+    rule = lines.index(lines[1], 2)  # ours above it, the original study's runs below
+    assert lines[rule + 1].startswith("the original study")
+    cells = {line.split()[0]: re.split(r"\s{2,}", line.strip()) for line in lines[2:rule]}
+    original = {}
+    for line in lines[rule + 2:]:
+        if line.startswith("("):
+            break
+        original[line.split()[0]] = re.split(r"\s{2,}", line.strip())
+    # the original study's printed result (814.14 +/- 226.46 over 20 runs) is its row's best
+    assert original["reinforce-cartpole"][1:3] == ["20", "814.1 [705, 923]"]
+    assert set(original) == {"reinforce-cartpole", "a2c-cartpole", "reinforce-cheetah", "a2c-cheetah"}
+    # every experiment of ours has the three scores, each with an interval
+    for name, row in cells.items():
+        assert all(re.fullmatch(r"-?[0-9.]+ \[-?\d+, -?\d+\]", c) for c in row[2:5]), row
+    # an improved or defect variant is tested against the original of the experiment it
+    # changes; the ablations and sweeps have no original
     assert {"reinforce-cartpole-improved", "reinforce-cartpole-defect1",
-            "a2c-cheetah-improved"} <= set(variants)
-    for name in variants:
-        parent = name.removesuffix("-improved").removesuffix("-defect1")
-        assert cells[name][column] == f"{cells[parent][column]} {parent}", name
+            "a2c-cheetah-improved"} <= set(cells)
+    for name in ("reinforce-cartpole-improved", "a2c-cheetah-improved", "reinforce-cartpole"):
+        assert float(cells[name][5]) < 1, name
+    assert cells["a2c-cartpole-sweep-p0-b0"][5] == "-"
 
 
 def test_summary_on_mujoco_has_no_original_column(tmp_path):
@@ -79,7 +91,8 @@ def test_summary_on_mujoco_has_no_original_column(tmp_path):
     out = run_cli("summary", "--root", str(tmp_path), "--backend", "mujoco")
     assert out.returncode == 0, out.stderr
     line = next(x for x in out.stdout.splitlines() if x.startswith("reinforce-cartpole"))
-    assert "226.46" not in line and line.split()[-3:-1] == ["-", "-"]  # then the task version
+    assert line.split()[-2] == "-"  # no p-value (then the task version)
+    assert "the original study (" not in out.stdout and "none on mujoco" in " ".join(out.stdout.split())
 
 
 def test_parse_seeds():

@@ -216,10 +216,12 @@ def test_summary_table_does_not_compare_pixel_runs_with_the_original(tmp_path):
     # the original's complete pixel run is a single, uncapped one: no Welch test, no crash
     for seed in (0, 1):
         fake_run(tmp_path, "a2c-cheetah-pixels", 10, seed)
-    rows = stats.summary_table(tmp_path, ["a2c-cheetah-pixels"]).splitlines()
-    row = next(r for r in rows if r.startswith("a2c-cheetah-pixels"))
-    assert row.split()[1] == "2" and "not comparable (chapter 6)" in row
-    assert row.split()[-2] == "-"                         # no p-value (then the task version)
+    table = stats.summary_table(tmp_path, ["a2c-cheetah-pixels"])
+    row = next(r for r in table.splitlines() if r.startswith("a2c-cheetah-pixels"))
+    assert row.split()[1] == "2" and row.split()[-2] == "-"   # no p-value (then the task version)
+    assert "the original study (" not in table and "a2c-cheetah " not in table
+    assert "pixel experiments are not compared with the original's, see chapter 6" in " ".join(table.split())
+    assert [r.original for r in stats.summary_rows(tmp_path, ["a2c-cheetah-pixels"])] == [None]
 
 
 def test_statistics_refuse_runs_of_different_task_versions(tmp_path, monkeypatch):
@@ -240,7 +242,108 @@ def test_statistics_refuse_runs_of_different_task_versions(tmp_path, monkeypatch
         stats.best_returns(both)
     row = next(r for r in stats.summary_table(tmp_path, ["a2c-cheetah"]).splitlines()
                if r.startswith("a2c-cheetah"))
-    assert row.split()[1] == "1" and row.split()[-1] == "v2"
+    assert row.split()[1] == "1" and row.split()[-1] == "v2"   # the newest runs, current version
+
+
+# ---- best, final and last quarter ------------------------------------------------------------
+
+def t_interval(values):
+    """Mean and 95% t-interval written out: mean -/+ t_{0.975, n-1} * s / sqrt(n)."""
+    x = np.asarray(values, np.float64)
+    half = st.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    return x.mean(), x.mean() - half, x.mean() + half
+
+
+def test_final_and_last_quarter_of_fake_runs_match_numpy(tmp_path):
+    # 1000 episodes of 10 actors, evaluated every 50 episodes and at the end: the last quarter
+    # (after episode 750) holds the evaluations at 800, 850, 900, 950 and 1000
+    for seed in range(4):
+        fake_run(tmp_path, "a2c-cartpole", 10, seed, episodes=1000)
+    runs = results.load_runs(tmp_path, "a2c-cartpole")
+    raw = [np.load(tmp_path / "a2c-cartpole" / "pybullet" / f"seed-{s}" / "trace.npz")
+           for s in range(4)]
+    for a in raw:
+        np.testing.assert_array_equal(a["eval_episode_numbers"][-6:], [750, 800, 850, 900, 950, 1000])
+    means = [a["eval_episode_returns"].mean(axis=1) for a in raw]
+    final = [m[-1] for m in means]
+    late = [m[-5:].mean() for m in means]
+    np.testing.assert_allclose(stats.final_returns(runs), final, rtol=1e-12)
+    np.testing.assert_allclose(stats.last_quarter_returns(runs), late, rtol=1e-12)
+    row, original_row = stats.summary_rows(tmp_path, ["a2c-cartpole"])
+    assert row.n == 4 and row.source == "ours" and row.original == "a2c-cartpole"
+    assert original_row.source == "original study" and original_row.n == 20
+    for d, values in ((row.best, [m.max() for m in means]), (row.final, final),
+                      (row.last_quarter, late)):
+        np.testing.assert_allclose([d.mean, d.ci_low, d.ci_high], t_interval(values), rtol=1e-12)
+    # the printed table: the same numbers, one decimal for the mean and none for the interval
+    line = next(x for x in stats.summary_table(tmp_path, ["a2c-cartpole"]).splitlines()
+                if x.startswith("a2c-cartpole "))
+    for values in ([m.max() for m in means], final, late):
+        mean, low, high = t_interval(values)
+        assert f"{mean:.1f} [{low:.0f}, {high:.0f}]" in line
+
+
+def test_last_quarter_of_a_run_evaluated_rarely_and_of_an_interrupted_one():
+    def run(numbers, trained, evals):
+        return {"eval_episode_returns": np.repeat(np.asarray(evals, float)[:, None], 2, axis=1),
+                "eval_episode_numbers": np.asarray(numbers, float),
+                "training_episode_returns": np.zeros((trained, 1))}
+    # every 250 of 2500: 2000, 2250 and 2500 lie after 1875
+    every_250 = run(np.arange(0, 2501, 250), 2500, np.arange(11.0))
+    assert stats.last_quarter_return(every_250) == pytest.approx((8 + 9 + 10) / 3)
+    # no evaluation after 3/4 of training (an interrupted run): its last evaluation
+    assert stats.last_quarter_return(run([0, 50], 90, [3.0, 7.0])) == 7.0
+
+
+def test_original_runs_final_and_last_quarter_from_their_arrays(original):
+    """The original study's runs record no episode numbers: they evaluated every 50 episodes
+    and at the end (2500), so the last quarter is their last 13 evaluations (1900 to 2500)."""
+    runs = stats.complete_runs(original["a2c-cheetah"])
+    files = [r.path for r in runs]
+    means = [np.load(f)["eval_episode_returns"].mean(axis=1) for f in files]
+    assert all(m.size == 51 for m in means)
+    np.testing.assert_allclose(stats.final_returns(runs), [m[-1] for m in means], rtol=1e-12)
+    np.testing.assert_allclose(stats.last_quarter_returns(runs), [m[-13:].mean() for m in means],
+                               rtol=1e-12)
+
+
+def test_summary_rows_of_shipped_runs_match_their_traces_and_the_issue():
+    """The MuJoCo a2c-cheetah-improved runs: best 971 and final 496 (mean of 5, issue 19's
+    table), from the trace files read with numpy alone."""
+    root = results.shipped_root()
+    (row,) = stats.summary_rows(root, ["a2c-cheetah-improved"], "mujoco")
+    folders = sorted((root / "a2c-cheetah-improved" / "mujoco").glob("seed-*"))
+    means = [np.load(f / "trace.npz")["eval_episode_returns"].mean(axis=1) for f in folders]
+    numbers = np.load(folders[0] / "trace.npz")["eval_episode_numbers"]
+    np.testing.assert_array_equal(numbers[-3:], [2000, 2250, 2500])
+    assert row.n == len(folders) == 5 and row.original is None and np.isnan(row.welch_p)
+    np.testing.assert_allclose([row.best.mean, row.final.mean, row.last_quarter.mean],
+                               [np.mean([m.max() for m in means]), np.mean([m[-1] for m in means]),
+                                np.mean([m[-3:].mean() for m in means])], rtol=1e-12)
+    assert (round(row.best.mean), round(row.final.mean)) == (971, 496)
+    np.testing.assert_allclose([row.final.ci_low, row.final.ci_high],
+                               t_interval([m[-1] for m in means])[1:], rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred")
+def test_summary_table_sets_each_experiment_beside_its_original_and_fits_120_columns():
+    root = results.shipped_root()
+    names = ["reinforce-cartpole", "reinforce-cartpole-improved", "a2c-cartpole-ablation-no-normalization"]
+    rows = stats.summary_rows(root, names)
+    assert [(r.experiment, r.source) for r in rows] == [
+        (names[0], "ours"), (names[1], "ours"), (names[2], "ours"),
+        ("reinforce-cartpole", "original study")]
+    assert [r.original for r in rows[:3]] == ["reinforce-cartpole", "reinforce-cartpole", None]
+    original = stats.complete_runs(results.load_original("reinforce-cartpole"))
+    assert f"{rows[3].best}" == "814.14 +/- 226.46" and rows[3].n == 20  # the original's table
+    for row in rows[:2]:
+        ours = results.load_runs(root, row.experiment)
+        p = st.ttest_ind([r.best_eval_return for r in ours], [r.best_eval_return for r in original],
+                         equal_var=False).pvalue
+        assert row.welch_p == pytest.approx(p, rel=1e-12)
+    assert np.isnan(rows[2].welch_p)
+    table = stats.summary_table(root, names)
+    assert max(len(line) for line in table.splitlines()) <= 120
 
 
 # ---- helpers the chapters call -------------------------------------------------------------------
