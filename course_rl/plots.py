@@ -115,6 +115,167 @@ def training_curves(runs, title: str | None = None, axes=None, color: str = "C0"
     return fig
 
 
+# ---- what each update did: the per-cycle diagnostics ----------------------------------------------
+
+DIAGNOSTIC_PANELS = (
+    ("approx_kl", "approx. KL per update\n(how far the policy moved)"),
+    ("clip_fraction", "clip fraction\n(ratio outside 1 ± ε)"),
+    ("explained_variance", "explained variance\n(the critic; 1 is perfect)"),
+    ("mean_spread", "mean spread\n(std of a mode)"),
+    ("entropy_bound", "entropy bound\n(nats per action)"),
+    ("grad_norm", "gradient norm\nbefore clipping"),
+)
+"""The six panels of :func:`diagnostics`: a trace key (``grad_norm`` draws ``policy_grad_norm``
+and ``value_grad_norm``) and its axis label."""
+
+NO_DIAGNOSTICS = "no diagnostics recorded"
+
+
+def has_diagnostics(run) -> bool:
+    """True when a run (a ``Run`` or its arrays) recorded per-cycle diagnostics
+    (``agent.DIAGNOSTICS``) with at least one finite value: runs trained before course_rl
+    recorded them (the shipped ones, the original study's) have none."""
+    from .agent import DIAGNOSTICS
+    a = results.arrays_of(run)
+    return any(key in a and np.isfinite(np.asarray(a[key], np.float64)).any() for key in DIAGNOSTICS)
+
+
+def _labelled_runs(runs) -> dict:
+    """``{label: run}`` from one run (a ``Run`` or arrays), a list of runs or a dict of them."""
+    if isinstance(runs, results.Run) or (isinstance(runs, dict) and "training_episode_returns" in runs):
+        runs = [runs]
+    if isinstance(runs, dict):
+        return dict(runs)
+    runs = list(runs)
+    labels = [f"{r.experiment}, seed {r.seed}" if isinstance(r, results.Run) else f"run {i}"
+              for i, r in enumerate(runs)]
+    return dict(zip(labels, runs))
+
+
+def diagnostics(runs, title: str | None = None, axes=None, config=None) -> Figure:
+    """What each update of a run did, per training cycle, in six panels.
+
+    (1) approximate KL between the policy that collected a cycle and the updated one, log
+    scale (the config's ``target_kl`` dotted); (2) the fraction of the cycle's samples whose
+    probability ratio ended outside ``1 ± clip_ratio`` (0.2 without clipping); (3) the
+    critic's explained variance before the update (axis cut at -1); (4) the mean spread of
+    the modes and (5) the policy's entropy bound: how much it still explores; (6) the policy
+    (solid) and value (dashed) gradient norms before clipping, log scale (the config's
+    ``max_grad_norm`` dotted). One-actor runs are also drawn as a running mean of 100 cycles.
+
+    ``runs``: one run (a ``results.Run`` or the arrays a training callback receives), or a
+    dict ``{label: run}`` to overlay several, e.g. ``{"collapsing": run_a, "healthy": run_b}``.
+    ``axes``: six axes to redraw in place (``widgets.LiveBoard`` does); ``config``: the
+    reference lines' config when ``runs`` are bare arrays (a ``Run`` carries its own). Each
+    cycle's value is drawn as a line with ``gid`` set to its trace key. A run without
+    diagnostics (trained before they were recorded) is named in the title; if none has any,
+    the figure says "no diagnostics recorded".
+
+    Taught in notebooks/05_results.ipynb.
+    """
+    labelled = _labelled_runs(runs)
+    if not labelled:
+        raise ValueError("no runs to plot")
+    with_data = {k: r for k, r in labelled.items() if has_diagnostics(r)}
+    without = [k for k in labelled if k not in with_data]
+    if axes is None and not with_data:  # a note, not six empty panels
+        fig = Figure(figsize=(7, 0.9))
+        fig.text(0.5, 0.5, f"{title or ', '.join(labelled)}: {NO_DIAGNOSTICS}\n(trained before "
+                 f"course_rl recorded the per-cycle diagnostics)", ha="center", va="center")
+        return fig
+    if axes is None:
+        fig = Figure(figsize=(10, 5.2), layout="constrained")
+        axes = fig.subplots(2, 3, sharex=True)
+    axes = np.asarray(axes).ravel()
+    if axes.size != len(DIAGNOSTIC_PANELS):
+        raise ValueError(f"diagnostics draws {len(DIAGNOSTIC_PANELS)} panels, got {axes.size} axes")
+    fig = axes[0].figure
+    for ax, (key, ylabel) in zip(axes, DIAGNOSTIC_PANELS):
+        ax.clear()
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[3:]:
+        ax.set_xlabel("training episode")
+    if not with_data:  # (a live board's axes)
+        for ax in axes:
+            ax.set_yticks([])
+        axes[1].text(0.5, 0.5, f"{NO_DIAGNOSTICS}\n(trained before course_rl recorded them)",
+                     transform=axes[1].transAxes, ha="center", va="center", color="dimgrey")
+        fig.suptitle(f"{title or ', '.join(labelled)}: {NO_DIAGNOSTICS}")
+        return fig
+    for i, (label, run) in enumerate(with_data.items()):
+        color = f"C{i}" if len(with_data) > 1 else "C0"
+        _draw_diagnostics(axes, results.arrays_of(run), color,
+                          label if len(with_data) > 1 else None,
+                          run.config if isinstance(run, results.Run) else config)
+    _finish_diagnostic_axes(axes)
+    if len(with_data) > 1:
+        axes[0].legend(fontsize=7)
+    from matplotlib.lines import Line2D
+    axes[5].legend([Line2D([], [], color="dimgrey"), Line2D([], [], color="dimgrey", ls="--")],
+                   ["policy", "value"], fontsize=7, loc="upper right")
+    heading = title or ", ".join(with_data)
+    if without:
+        heading += f" ({NO_DIAGNOSTICS} for {', '.join(without)})"
+    fig.suptitle(heading)
+    return fig
+
+
+def _draw_diagnostics(axes, a: dict, color: str, label, config) -> None:
+    actors = np.shape(a["training_episode_returns"])[1]
+
+    def draw(ax, key, **style):
+        if key not in a:
+            return
+        y = np.asarray(a[key], np.float64)
+        x = np.arange(len(y)) * actors + actors / 2
+        if actors == 1:  # one episode per update: noisy; the running mean shows the trend
+            ax.plot(x, y, color=color, alpha=0.25, lw=0.6, gid=key, **style)
+            finite = np.isfinite(y)  # (NaN: cycles of a resumed checkpoint from before them)
+            smooth = running_mean(np.where(finite, y, 0), results.WINDOW) / np.maximum(
+                running_mean(finite, results.WINDOW), 1e-12)
+            ax.plot(x, np.where(running_mean(finite, results.WINDOW) > 0, smooth, np.nan),
+                    color=color, lw=1.6,
+                    label=label if key != "value_grad_norm" else None, **style)
+        else:
+            ax.plot(x, y, color=color, lw=1.4, gid=key, label=label if key != "value_grad_norm"
+                    else None, **style)
+
+    for ax, (key, _) in zip(axes, DIAGNOSTIC_PANELS):
+        if key == "grad_norm":
+            draw(ax, "policy_grad_norm")
+            draw(ax, "value_grad_norm", ls="--")
+        else:
+            draw(ax, key)
+    if config is not None:  # the config's limits, dotted in the run's colour
+        for ax, limit, text in ((axes[0], config.target_kl, "target_kl"),
+                                (axes[5], config.max_grad_norm or None, "clipped at")):
+            if limit is not None:
+                ax.axhline(limit, color=color, ls=":", lw=1, gid="reference")
+                ax.text(0.01, limit, f" {text} {limit:g}", fontsize=7, color=color, va="bottom",
+                        transform=ax.get_yaxis_transform())
+
+
+def _finish_diagnostic_axes(axes) -> None:
+    """Log scales where every drawn value is positive (KL, gradient norms); the explained
+    variance's axis cut at -1 (a critic far worse than a constant would flatten the rest)."""
+    def values(ax):
+        ys = [np.asarray(line.get_ydata(), np.float64) for line in ax.get_lines()
+              if line.get_gid() not in (None, "reference")]
+        y = np.concatenate(ys) if ys else np.empty(0)
+        return y[np.isfinite(y)]
+
+    for index in (0, 5):
+        y = values(axes[index])
+        if y.size and (y > 0).all():
+            axes[index].set_yscale("log")
+    y = values(axes[2])
+    if y.size:
+        low, high = max(y.min(), -1.0), max(y.max(), 1.0)
+        axes[2].set_ylim(low - 0.05 * (high - low), high + 0.05 * (high - low))
+    axes[1].set_ylim(-0.03, 1.03)
+
+
 def crop_to_runs(fig: Figure, margin: float = 0.1) -> Figure:
     """Set each axes' y-range to its drawn curves (plus ``margin`` of their spread), not the bands.
 

@@ -1,7 +1,7 @@
 """Interactive pieces of the notebooks: a live training board, sliders over the policy and the sweep.
 
 * ``LiveBoard``: the four training panels, redrawn in place while a run trains (pass it as
-  the ``callback`` of ``training.train``).
+  the ``callback`` of ``training.train``), and on request the per-cycle diagnostics under them.
 * ``policy_explorer()``: persistence, modes, temperature and spread of the mixture policy, and
   the exploration they produce, redrawn as the sliders move.
 * ``sweep_explorer()``: the precomputed persistence x entropy-weight sweep, browsed by sliders.
@@ -195,6 +195,10 @@ class LiveBoard:
         run = training.train(config, callback=board)     # or callback=board.update
         board.close(run)                                  # final draw, with the last evaluation
 
+    With ``diagnostics=True`` (or after ``set_diagnostics(True)``) a second block under them
+    shows what each update did, as ``plots.diagnostics`` draws it: approximate KL, clip
+    fraction, explained variance, mean spread, entropy bound and gradient norms per cycle.
+
     ``update(arrays, cycle)`` redraws ``plots.training_curves`` in the same figure, at most every
     ``every_seconds`` (and never more than a quarter of the time: a slow redraw spaces the next
     one out), and always when ``cycle == cycles``; the other calls return at once.
@@ -212,13 +216,21 @@ class LiveBoard:
         as one notebook output that each redraw replaces (``display(..., display_id=True)``).
     show : bool
         False: draw but display nothing (outside IPython nothing is displayed anyway).
+    diagnostics : bool
+        Also draw the per-cycle diagnostics, in a second block of six panels
+        (``diagnostic_axes``); a run without them (older code) gets "no diagnostics recorded".
+    config : Config or None
+        The run's config, for the diagnostics' reference lines (``target_kl``, ``max_grad_norm``).
 
     Taught in notebooks/03_reinforce.ipynb.
     """
 
+    DIAGNOSTICS_HEIGHT = 3.9  # inches added under the four panels by the diagnostics
+
     def __init__(self, cycles: int | None = None, title: str | None = None,
                  every_seconds: float = 0.75, image=None, show: bool = True,
-                 figsize=(9.0, 5.6), dpi: float = 80, color: str = "C0"):
+                 figsize=(9.0, 5.6), dpi: float = 80, color: str = "C0",
+                 diagnostics: bool = False, config=None):
         self.cycles = cycles
         self.title = title
         self.every_seconds = float(every_seconds)
@@ -226,8 +238,11 @@ class LiveBoard:
         self.show = show
         self.dpi = dpi
         self.color = color
-        self.fig = Figure(figsize=figsize, layout="constrained")
-        self.axes = self.fig.subplots(2, 2, sharex=True)
+        self.figsize = tuple(figsize)
+        self.config = config
+        self.diagnostics = bool(diagnostics)
+        self._lock = threading.RLock()  # a toggle (widget thread) against a redraw (the run's)
+        self._build_figure()
         self.handle = None
         self.arrays = None
         self.cycle = None
@@ -252,36 +267,74 @@ class LiveBoard:
 
     __call__ = update
 
+    def _build_figure(self) -> None:
+        """The figure: the four training panels (``axes``), and under them the six diagnostic
+        panels (``diagnostic_axes``, else None) when ``diagnostics`` is on."""
+        width, height = self.figsize
+        if not self.diagnostics:
+            self.fig = Figure(figsize=(width, height), layout="constrained")
+            self.axes = self.fig.subplots(2, 2, sharex=True)
+            self.training_figure = self.fig
+            self.diagnostic_axes = None
+            return
+        self.fig = Figure(figsize=(width, height + self.DIAGNOSTICS_HEIGHT), layout="constrained")
+        top, bottom = self.fig.subfigures(2, 1, height_ratios=(height, self.DIAGNOSTICS_HEIGHT))
+        self.training_figure = top
+        self.axes = top.subplots(2, 2, sharex=True)
+        self.diagnostic_axes = bottom.subplots(2, 3, sharex=True)
+
+    def set_diagnostics(self, on: bool) -> None:
+        """Show (True) or hide the diagnostic panels; redraws at once if a run was drawn."""
+        with self._lock:
+            if bool(on) == self.diagnostics:
+                return
+            self.diagnostics = bool(on)
+            self._build_figure()
+            if self.arrays is not None:
+                self.draw()
+
     def draw(self) -> None:
         """Redraw now with the latest arrays."""
-        if self.arrays is None:
-            return
-        started = time.perf_counter()
-        cycle = f", cycle {self.cycle}" + (f" of {self.cycles}" if self.cycles else "")
-        plots.training_curves([self.arrays], title=f"{self.title or 'training'}{cycle}",
-                              axes=self.axes, color=self.color)
-        if self.cycles:  # the whole run's width from the start: the curves grow to the right
-            actors = np.shape(self.arrays["training_episode_returns"])[1]
-            self.axes[0, 0].set_xlim(0, self.cycles * actors)
-        self._mark_sparse_lines()
-        self._show(figure_png(self.fig, self.dpi))
-        self._pending = False
-        self._last_draw = time.perf_counter()
-        self._last_cost = self._last_draw - started
-        self.draw_seconds += self._last_cost
-        self.draws += 1
+        with self._lock:
+            if self.arrays is None:
+                return
+            started = time.perf_counter()
+            cycle = f", cycle {self.cycle}" + (f" of {self.cycles}" if self.cycles else "")
+            plots.training_curves([self.arrays], title=f"{self.title or 'training'}{cycle}",
+                                  axes=self.axes, color=self.color)
+            if self.diagnostic_axes is not None:
+                plots.diagnostics(self.arrays, title="what each update did", config=self.config,
+                                  axes=self.diagnostic_axes)
+            if self.cycles:  # the whole run's width from the start: the curves grow to the right
+                actors = np.shape(self.arrays["training_episode_returns"])[1]
+                self.axes[0, 0].set_xlim(0, self.cycles * actors)
+                if self.diagnostic_axes is not None:
+                    self.diagnostic_axes[0, 0].set_xlim(0, self.cycles * actors)
+            self._mark_sparse_lines()
+            self._show(figure_png(self.fig, self.dpi))
+            self._pending = False
+            self._last_draw = time.perf_counter()
+            self._last_cost = self._last_draw - started
+            self.draw_seconds += self._last_cost
+            self.draws += 1
+
+    def _all_axes(self) -> list:
+        extra = [] if self.diagnostic_axes is None else list(self.diagnostic_axes.ravel())
+        return list(self.axes.ravel()) + extra
 
     def _mark_sparse_lines(self) -> None:
         from matplotlib.ticker import MaxNLocator
-        for ax in self.axes.ravel():
+        for ax in self._all_axes():
             # a curve of one point is invisible as a line (the first cycle, the first
             # evaluation): few points get markers
             for line in ax.get_lines():
+                if line.get_gid() == "reference":  # a config's limit (plots.diagnostics)
+                    continue
                 if len(line.get_xdata()) <= 25:
                     line.set_marker("o")
                     line.set_markersize(4 if len(line.get_xdata()) > 1 else 6)
             # a short run (fast mode) would get ticks at 2.5, 7.5, ... episodes
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
 
     def _show(self, png: bytes) -> None:
         if self.image is not None:
@@ -301,14 +354,21 @@ class LiveBoard:
         before its first cycle (loading TensorFlow and building environments takes seconds)."""
         titles = ("on-policy return", "greedy return (mean of an evaluation)",
                   "value loss RMSE", "mean objective")
-        for ax, ylabel in zip(self.axes.ravel(), titles):
-            ax.clear()
-            ax.set_ylabel(ylabel, fontsize=9)
-            ax.grid(alpha=0.3)
-        for ax in self.axes[1]:
-            ax.set_xlabel("training episode")
-        self.fig.suptitle(f"{self.title or 'training'}: {note}")
-        self._show(figure_png(self.fig, self.dpi))
+        with self._lock:
+            for ax, ylabel in zip(self.axes.ravel(), titles):
+                ax.clear()
+                ax.set_ylabel(ylabel, fontsize=9)
+                ax.grid(alpha=0.3)
+            for ax in self.axes[1]:
+                ax.set_xlabel("training episode")
+            if self.diagnostic_axes is not None:
+                for ax, (_, ylabel) in zip(self.diagnostic_axes.ravel(), plots.DIAGNOSTIC_PANELS):
+                    ax.clear()
+                    ax.set_ylabel(ylabel, fontsize=8)
+                    ax.grid(alpha=0.3)
+                self.diagnostic_axes[0, 0].figure.suptitle("what each update did")
+            self.training_figure.suptitle(f"{self.title or 'training'}: {note}")
+            self._show(figure_png(self.fig, self.dpi))
 
     def close(self, run=None) -> None:
         """Final draw: with ``run`` (what ``train`` returned, including the final evaluation)
@@ -788,6 +848,11 @@ class LiveRunPanel:
                                     layout=_slider_layout())
         self.button = w.Button(description="Run", button_style="primary", icon="play")
         self.button.on_click(self._clicked)
+        self.diagnostics = w.ToggleButton(
+            value=False, description="Diagnostics", icon="stethoscope",
+            tooltip="also draw what each update did: approximate KL, clip fraction, explained "
+                    "variance, spread, entropy bound, gradient norms")
+        self.diagnostics.observe(self._toggled, names="value")
         self.status = w.HTML()
         self.image = _image(display="none")
         self.output = w.Output()
@@ -797,7 +862,7 @@ class LiveRunPanel:
         for slider in (self.persistence, self.entropy_weight, self.episodes):
             slider.observe(self.redraw, names="value")
         self.widget = panel([_controls([self.persistence, self.entropy_weight, self.episodes],
-                                       self.button),
+                                       w.VBox([self.button, self.diagnostics])),
                              self.status, self.output, self.image], self.static_view)
         self.widget.panel = self
         self.widget.run = self.run
@@ -840,6 +905,11 @@ class LiveRunPanel:
     def _clicked(self, _button) -> None:
         self.run(raise_errors=False)
 
+    def _toggled(self, change) -> None:
+        """The Diagnostics button: the board shows or hides them (the last run's at once)."""
+        if self.board is not None:
+            self.board.set_diagnostics(change["new"])
+
     def run(self, raise_errors: bool = True):
         """Train with the current slider values, drawing the four panels live; returns the Run."""
         from . import training
@@ -852,7 +922,8 @@ class LiveRunPanel:
         self.button.disabled = True
         self.board = LiveBoard(cycles=config.cycles, image=self.image,
                                title=f"{config.name}: p = {config.persistence:g}, "
-                                     f"β = {config.entropy_weight:g}")
+                                     f"β = {config.entropy_weight:g}",
+                               diagnostics=self.diagnostics.value, config=config)
         # at once, not at the first cycle seconds later: the last run's board must not stand
         # beside the new run's status
         self.board.blank("starting (TensorFlow and the environments load first)...")
@@ -907,7 +978,8 @@ def live_run_panel(base="a2c-cartpole", episodes: int = 300, seed: int = 0,
     A click trains ``base`` (an experiment name or a Config) with the slider values, greedy
     evaluations about every tenth of the run (``eval_episodes`` at most 20) and no files
     written, showing a progress bar and the four training panels as they grow (blanked at the
-    click, so the last run's board never stands beside a new run's status). Interrupting the
+    click, so the last run's board never stands beside a new run's status). The Diagnostics
+    toggle adds the per-cycle diagnostics under them (``LiveBoard(diagnostics=True)``). Interrupting the
     kernel (Stop) ends the run with "stopped" and keeps what it drew. In fast mode
     (``COURSE_RL_FAST=1``) the run defaults to about 20 episodes (at least two cycles) and 5
     evaluation episodes.

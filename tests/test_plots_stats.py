@@ -452,3 +452,91 @@ def test_sweep_figure_shows_each_points_mean_and_t_interval(original):
     _, caps, _ = first
     assert caps[1].get_ydata()[0] == pytest.approx(d.ci_high)
     assert bars.get_ylim() == (0, 1050)
+
+
+# ---- the per-cycle diagnostics figure ------------------------------------------------------------
+
+def diagnostic_arrays(cycles, actors, seed=0):
+    """A run's arrays with every diagnostic, random but of the right signs and ranges."""
+    rng = np.random.default_rng(seed)
+    return {"training_episode_returns": rng.uniform(0, 100, (cycles, actors)),
+            "eval_episode_returns": rng.uniform(0, 100, (2, 3)),
+            "eval_episode_numbers": np.array([0, cycles * actors]),
+            "value_rmse": rng.uniform(size=cycles), "mean_objective": rng.normal(size=cycles),
+            "approx_kl": rng.uniform(1e-4, 0.2, cycles), "clip_fraction": rng.uniform(0, 1, cycles),
+            "explained_variance": rng.uniform(-3, 1, cycles),
+            "entropy_bound": rng.normal(1.5, 0.2, cycles), "mean_spread": rng.uniform(0.1, 0.6, cycles),
+            "policy_grad_norm": rng.uniform(10, 500, cycles),
+            "value_grad_norm": rng.uniform(1e2, 1e4, cycles),
+            "epochs_run": rng.integers(1, 11, cycles).astype(float), "best_eval_return": 50.0}
+
+
+DRAWN = ("approx_kl", "clip_fraction", "explained_variance", "mean_spread", "entropy_bound",
+         "policy_grad_norm", "value_grad_norm")
+
+
+def drawn(fig_or_axes, key):
+    axes = fig_or_axes.axes if isinstance(fig_or_axes, Figure) else np.ravel(fig_or_axes)
+    lines = [line for ax in axes for line in ax.get_lines() if line.get_gid() == key]
+    assert len(lines) == 1, (key, len(lines))
+    return lines[0]
+
+
+def test_every_trace_key_the_diagnostics_draw_is_a_recorded_diagnostic():
+    from course_rl.agent import DIAGNOSTICS
+    assert set(DRAWN) == set(DIAGNOSTICS) - {"epochs_run"}
+
+
+@pytest.mark.parametrize("actors", [10, 1])
+def test_diagnostics_figure_draws_the_trace_arrays(tmp_path, actors):
+    arrays = diagnostic_arrays(300, actors)
+    config = Config(name="diag", task="cartpole", episodes=300 * actors, actor_count=actors,
+                    hidden_sizes=(8,), eval_every=50 * actors, eval_episodes=3, target_kl=0.02,
+                    max_grad_norm=0.5)
+    results.save_trace(tmp_path / "run", config, arrays)
+    run = results.load_trace(tmp_path / "run")
+    fig = plots.diagnostics(run)
+    assert isinstance(fig, Figure) and len(fig.axes) == 6
+    x = np.arange(300) * actors + actors / 2  # each cycle at its centre, in training episodes
+    for key in DRAWN:
+        np.testing.assert_array_equal(drawn(fig, key).get_ydata(), arrays[key])
+        np.testing.assert_array_equal(drawn(fig, key).get_xdata(), x)
+    # the config's limits, dotted: the KL target and the gradient-norm clip
+    limits = sorted(float(line.get_ydata()[0]) for ax in fig.axes for line in ax.get_lines()
+                    if line.get_gid() == "reference")
+    assert limits == [0.02, 0.5]
+    assert fig.axes[0].get_yscale() == "log" and fig.axes[5].get_yscale() == "log"
+    assert fig.axes[2].get_ylim()[0] == pytest.approx(-1.1)  # explained variance cut at -1
+    if actors == 1:  # one episode per update: a running mean of 100 cycles over the raw values
+        smooth = [line for line in fig.axes[0].get_lines() if line.get_gid() is None
+                  and len(line.get_ydata()) == 300]
+        np.testing.assert_allclose(smooth[0].get_ydata()[150],
+                                   arrays["approx_kl"][51:151].mean(), rtol=1e-12)
+
+
+def test_diagnostics_of_runs_without_them_say_so(tmp_path):
+    legacy = results.load_original("a2c-cheetah")[0]
+    shipped = results.load_runs(results.shipped_root(), "a2c-cheetah-improved", "mujoco")[0]
+    nan = dict(diagnostic_arrays(20, 2), **{k: np.full(20, np.nan) for k in DRAWN + ("epochs_run",)})
+    for run in (legacy, shipped, nan):
+        assert not plots.has_diagnostics(run)
+        fig = plots.diagnostics(run)
+        assert any("no diagnostics recorded" in t.get_text() for t in fig.texts)
+        assert not fig.axes
+    # beside a run that has them: that one is drawn, the other named in the title
+    fresh = diagnostic_arrays(20, 2)
+    fig = plots.diagnostics({"healthy": fresh, "legacy": legacy})
+    np.testing.assert_array_equal(drawn(fig, "approx_kl").get_ydata(), fresh["approx_kl"])
+    assert "no diagnostics recorded for legacy" in fig.get_suptitle()
+
+
+def test_diagnostics_overlay_two_runs_in_their_colours():
+    a, b = diagnostic_arrays(30, 5, seed=1), diagnostic_arrays(40, 5, seed=2)
+    fig = plots.diagnostics({"collapsing": a, "healthy": b})
+    for ax in fig.axes:
+        ys = {len(line.get_ydata()): line for line in ax.get_lines() if line.get_gid() in DRAWN}
+        assert set(ys) == {30, 40}
+        assert ys[30].get_color() != ys[40].get_color()
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["collapsing", "healthy"]
+    with pytest.raises(ValueError, match="no runs"):
+        plots.diagnostics({})

@@ -448,3 +448,92 @@ def test_stop_reaches_a_run_in_another_thread(monkeypatch):
     assert panel.status.value.startswith("stopped after cycle"), panel.status.value
     assert len(cycles) < 9_999
     assert signal.getsignal(signal.SIGINT) is before
+
+
+# ---- the diagnostics on the live board -----------------------------------------------------------
+
+DIAGNOSTIC_KEYS = ("approx_kl", "clip_fraction", "explained_variance", "mean_spread",
+                   "entropy_bound", "policy_grad_norm", "value_grad_norm")
+
+
+def stream_of_cycles(cycles, actors, seed=0):
+    """What ``train`` hands its callback after each cycle: the arrays so far, diagnostics too."""
+    rng = np.random.default_rng(seed)
+    full = {"training_episode_returns": rng.uniform(0, 100, (cycles, actors)),
+            "value_rmse": rng.uniform(size=cycles), "mean_objective": rng.normal(size=cycles),
+            **{k: rng.uniform(0.01, 1, cycles) for k in DIAGNOSTIC_KEYS},
+            "epochs_run": np.full(cycles, 10.0)}
+    for cycle in range(1, cycles + 1):
+        arrays = {k: v[:cycle] for k, v in full.items()}
+        arrays["eval_episode_returns"] = np.ones((1 + cycle // 5, 3))
+        arrays["eval_episode_numbers"] = np.arange(1 + cycle // 5) * 5 * actors
+        yield cycle, arrays
+
+
+def diagnostic_line(board, key):
+    lines = [line for ax in board.diagnostic_axes.ravel() for line in ax.get_lines()
+             if line.get_gid() == key]
+    assert len(lines) == 1, key
+    return lines[0]
+
+
+def test_live_board_draws_the_diagnostics_cycle_by_cycle():
+    board = widgets.LiveBoard(cycles=12, show=False, every_seconds=0, diagnostics=True,
+                              config=TINY.replace(target_kl=0.05))
+    assert board.axes.shape == (2, 2) and board.diagnostic_axes.shape == (2, 3)
+    pictures = set()
+    for cycle, arrays in stream_of_cycles(12, 4):
+        if not board.update(arrays, cycle):  # (spaced out to 4 times a slow draw's cost)
+            board.draw()
+        for key in DIAGNOSTIC_KEYS:
+            np.testing.assert_array_equal(diagnostic_line(board, key).get_ydata(), arrays[key])
+            np.testing.assert_array_equal(diagnostic_line(board, key).get_xdata(),
+                                          np.arange(cycle) * 4 + 2)
+        pictures.add(widgets.figure_png(board.fig))
+    assert len(pictures) == 12
+    # the whole run's width from the first cycle, as the training panels
+    assert board.diagnostic_axes[0, 0].get_xlim() == (0, 48)
+    target = [line for line in board.diagnostic_axes[0, 0].get_lines() if line.get_gid() == "reference"]
+    assert [line.get_ydata()[0] for line in target] == [0.05]
+
+
+def test_live_board_toggles_the_diagnostics_and_names_a_run_without_them():
+    board = widgets.LiveBoard(cycles=2, show=False)
+    assert board.diagnostic_axes is None and len(board.fig.axes) == 4
+    board.update(board_arrays(1, 10), 1)  # arrays of code older than the diagnostics
+    small = widgets.figure_png(board.fig)
+    board.set_diagnostics(True)           # redraws at once, in a taller figure
+    assert board.draws == 2 and len(board.fig.axes) == 10
+    assert iio.imread(widgets.figure_png(board.fig), extension=".png").shape[0] > \
+        iio.imread(small, extension=".png").shape[0]
+    texts = [t.get_text() for ax in board.diagnostic_axes.ravel() for t in ax.texts]
+    assert any("no diagnostics recorded" in t for t in texts)
+    board.set_diagnostics(False)
+    assert board.diagnostic_axes is None and len(board.fig.axes) == 4 and board.draws == 3
+    board.blank()  # a blank board with diagnostics: empty panels, titled
+    board.set_diagnostics(True)
+    board.blank("starting")
+    assert all(not ax.get_lines() for ax in board.diagnostic_axes.ravel())
+
+
+def test_live_run_panel_diagnostics_toggle(monkeypatch):
+    from course_rl import training as training_module
+    monkeypatch.setenv("COURSE_RL_FAST", "1")
+    panel = widgets.live_run_panel(base=TINY).panel
+    assert panel.diagnostics.value is False
+
+    def fake_train(config, seed, backend, callback, progress):
+        for cycle, arrays in stream_of_cycles(config.cycles, config.actor_count):
+            callback(arrays, cycle)
+        return results.Run(None, config, config.name, seed, dict(arrays, best_eval_return=1.0))
+
+    monkeypatch.setattr(training_module, "train", fake_train)
+    run = panel.run()
+    assert panel.board.diagnostic_axes is None
+    before = panel.image.value
+    panel.diagnostics.value = True  # after the run: the finished board gains its diagnostics
+    assert panel.board.diagnostic_axes is not None and panel.image.value != before
+    np.testing.assert_array_equal(diagnostic_line(panel.board, "approx_kl").get_ydata(),
+                                  run["approx_kl"])
+    panel.run()  # the next run's board has them from the start
+    assert panel.board.diagnostic_axes is not None and panel.board.config.name == "tiny-live"
