@@ -1,7 +1,8 @@
 """The widgets in a real browser: JupyterLab on 127.0.0.1, driven in headless Chromium.
 
 Chapter 2: Run All, move a slider of the policy explorer, the figure changes. Chapter 4: Run
-All, click the live run panel's Run, the board appears and updates, the status says done. The
+All, click the live run panel's Run, the board appears and updates, the status says done; the
+Diagnostics toggle adds the diagnostic panels to the board. The
 kernel runs this worktree's ``course_rl`` in fast mode (``COURSE_RL_FAST=1``) on copies of the
 notebooks (the stored ones are never touched).
 
@@ -329,6 +330,18 @@ def test_chapter_4_run_button_updates_the_board(lab):
         assert "best greedy return" in log[-1]["status"]
         panel.locator("img").last.scroll_into_view_if_needed()
         screenshot(page, "chapter4-after-run.png")
+
+        # the Diagnostics toggle: the finished run's board gains the diagnostic panels (taller)
+        def board_height():
+            return page.evaluate("""(scope) => { const imgs = [...document.querySelectorAll(scope + ' img')];
+                return imgs[imgs.length - 1].naturalHeight; }""", WIDGET)
+        short, shown = board_height(), len(seen(page))
+        panel.locator("button", has_text="Diagnostics").click()
+        wait_until_seen(page, f"s.length > {shown} && s[s.length - 1].src && "
+                              f"s[s.length - 1].src !== s[{shown - 1}].src", 60_000)
+        page.wait_for_timeout(500)
+        assert board_height() > short, (board_height(), short)
+        screenshot(page, "chapter4-diagnostics.png")
 
         # Stop (interrupt the kernel) during a longer run: "stopped", not a failure
         episodes = panel.locator(".noUi-handle").nth(2)
