@@ -213,7 +213,7 @@ def diagnostics(runs, title: str | None = None, axes=None, config=None) -> Figur
         axes[0].legend(fontsize=7)
     from matplotlib.lines import Line2D
     axes[5].legend([Line2D([], [], color="dimgrey"), Line2D([], [], color="dimgrey", ls="--")],
-                   ["policy", "value"], fontsize=7, loc="upper right")
+                   ["policy", "value"], fontsize=7, loc="best")
     heading = title or ", ".join(with_data)
     if without:
         heading += f" ({NO_DIAGNOSTICS} for {', '.join(without)})"
@@ -266,9 +266,16 @@ def _finish_diagnostic_axes(axes) -> None:
         return y[np.isfinite(y)]
 
     for index in (0, 5):
-        y = values(axes[index])
+        ax, y = axes[index], values(axes[index])
         if y.size and (y > 0).all():
-            axes[index].set_yscale("log")
+            ax.set_yscale("log")
+            # an outlier (e.g. the first cycle's KL, while the observation scaling settles)
+            # would squash every other cycle into a line: it is named instead
+            usual = np.percentile(y, 99)
+            if y.size >= 20 and y.max() > 100 * usual:
+                ax.set_ylim(top=10 * usual)
+                ax.text(0.98, 0.96, f"max {y.max():.2g} (off the chart)", fontsize=7,
+                        color="dimgrey", ha="right", va="top", transform=ax.transAxes)
     y = values(axes[2])
     if y.size:
         low, high = max(y.min(), -1.0), max(y.max(), 1.0)

@@ -255,8 +255,8 @@ def t_interval(values):
 
 
 def test_final_and_last_quarter_of_fake_runs_match_numpy(tmp_path):
-    # 1000 episodes of 10 actors, evaluated every 50 episodes and at the end: the last quarter
-    # (after episode 750) holds the evaluations at 800, 850, 900, 950 and 1000
+    # 1000 episodes of 10 actors, evaluated every 50 episodes and at the end: 21 evaluations,
+    # the last quarter is the last 5 (21 // 4), at 800, 850, 900, 950 and 1000
     for seed in range(4):
         fake_run(tmp_path, "a2c-cartpole", 10, seed, episodes=1000)
     runs = results.load_runs(tmp_path, "a2c-cartpole")
@@ -288,41 +288,58 @@ def test_last_quarter_of_a_run_evaluated_rarely_and_of_an_interrupted_one():
         return {"eval_episode_returns": np.repeat(np.asarray(evals, float)[:, None], 2, axis=1),
                 "eval_episode_numbers": np.asarray(numbers, float),
                 "training_episode_returns": np.zeros((trained, 1))}
-    # every 250 of 2500: 2000, 2250 and 2500 lie after 1875
+    # 11 evaluations (0, 250, ..., 2500): the last 2
     every_250 = run(np.arange(0, 2501, 250), 2500, np.arange(11.0))
-    assert stats.last_quarter_return(every_250) == pytest.approx((8 + 9 + 10) / 3)
-    # no evaluation after 3/4 of training (an interrupted run): its last evaluation
+    assert stats.last_quarter_return(every_250) == pytest.approx((9 + 10) / 2)
+    # fewer than 4 evaluations (an interrupted run): the last one
     assert stats.last_quarter_return(run([0, 50], 90, [3.0, 7.0])) == 7.0
 
 
 def test_original_runs_final_and_last_quarter_from_their_arrays(original):
     """The original study's runs record no episode numbers: they evaluated every 50 episodes
-    and at the end (2500), so the last quarter is their last 13 evaluations (1900 to 2500)."""
+    and at the end (2500): 51 evaluations, the last quarter is their last 12 (1950 to 2500)."""
     runs = stats.complete_runs(original["a2c-cheetah"])
     files = [r.path for r in runs]
     means = [np.load(f)["eval_episode_returns"].mean(axis=1) for f in files]
     assert all(m.size == 51 for m in means)
     np.testing.assert_allclose(stats.final_returns(runs), [m[-1] for m in means], rtol=1e-12)
-    np.testing.assert_allclose(stats.last_quarter_returns(runs), [m[-13:].mean() for m in means],
+    np.testing.assert_allclose(stats.last_quarter_returns(runs), [m[-12:].mean() for m in means],
                                rtol=1e-12)
 
 
-def test_summary_rows_of_shipped_runs_match_their_traces_and_the_issue():
-    """The MuJoCo a2c-cheetah-improved runs: best 971 and final 496 (mean of 5, issue 19's
-    table), from the trace files read with numpy alone."""
+def test_scores_agree_with_the_ones_recorded_for_issue_19():
+    """The first a2c-cheetah-improved MuJoCo runs, kept as curves and per-seed scores (computed
+    by the study's own script): the same final and last-quarter scores from their curves, and
+    issue 19's table (best 971, final 496, mean of 5)."""
+    import json
+    path = results.DATA_ROOT / "superseded" / "improved-mujoco-first.json"
+    seeds = json.loads(path.read_text())["runs"]["a2c-cheetah-improved"]
+    runs = [{"eval_episode_returns": np.asarray(s["curve"], float)[:, None],
+             "eval_episode_numbers": np.arange(0, 2501, 250),
+             "training_episode_returns": np.zeros((250, 10))} for s in seeds.values()]
+    recorded = list(seeds.values())
+    # the curves are rounded to 0.1: the scores agree to that
+    np.testing.assert_allclose([stats.last_quarter_return(r) for r in runs],
+                               [s["last_quarter"] for s in recorded], atol=0.051)
+    np.testing.assert_allclose([results.eval_series(r)[1][-1] for r in runs],
+                               [s["final"] for s in recorded], atol=0.051)
+    assert round(np.mean([s["best"] for s in recorded])) == 971
+    assert round(np.mean([results.eval_series(r)[1][-1] for r in runs])) == 496
+
+
+def test_summary_rows_of_shipped_runs_match_their_trace_files():
+    """Shipped MuJoCo runs, read with numpy alone: 11 evaluations, the last quarter their last 2."""
     root = results.shipped_root()
-    (row,) = stats.summary_rows(root, ["a2c-cheetah-improved"], "mujoco")
-    folders = sorted((root / "a2c-cheetah-improved" / "mujoco").glob("seed-*"))
-    means = [np.load(f / "trace.npz")["eval_episode_returns"].mean(axis=1) for f in folders]
-    numbers = np.load(folders[0] / "trace.npz")["eval_episode_numbers"]
-    np.testing.assert_array_equal(numbers[-3:], [2000, 2250, 2500])
-    assert row.n == len(folders) == 5 and row.original is None and np.isnan(row.welch_p)
-    np.testing.assert_allclose([row.best.mean, row.final.mean, row.last_quarter.mean],
-                               [np.mean([m.max() for m in means]), np.mean([m[-1] for m in means]),
-                                np.mean([m[-3:].mean() for m in means])], rtol=1e-12)
-    assert (round(row.best.mean), round(row.final.mean)) == (971, 496)
-    np.testing.assert_allclose([row.final.ci_low, row.final.ci_high],
-                               t_interval([m[-1] for m in means])[1:], rtol=1e-12)
+    for name in ("a2c-cheetah-stable", "a2c-cheetah-improved"):
+        (row,) = stats.summary_rows(root, [name], "mujoco")
+        folders = sorted((root / name / "mujoco").glob("seed-*"))
+        means = [np.load(f / "trace.npz")["eval_episode_returns"].mean(axis=1) for f in folders]
+        assert all(m.size == 11 for m in means)
+        assert row.n == len(folders) >= 5 and row.original is None and np.isnan(row.welch_p)
+        best, final, late = ([m.max() for m in means], [m[-1] for m in means],
+                             [m[-2:].mean() for m in means])
+        for d, values in ((row.best, best), (row.final, final), (row.last_quarter, late)):
+            np.testing.assert_allclose([d.mean, d.ci_low, d.ci_high], t_interval(values), rtol=1e-12)
 
 
 @pytest.mark.filterwarnings("ignore:Precision loss occurred")
@@ -540,3 +557,29 @@ def test_diagnostics_overlay_two_runs_in_their_colours():
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["collapsing", "healthy"]
     with pytest.raises(ValueError, match="no runs"):
         plots.diagnostics({})
+
+
+def test_diagnostics_of_a_shipped_run_are_its_trace_arrays():
+    """A shipped run with diagnostics (a2c-cheetah-stable on MuJoCo): each drawn line is the
+    trace's array, read with numpy alone; the config's KL target and gradient clip dotted."""
+    folder = results.shipped_root() / "a2c-cheetah-stable" / "mujoco" / "seed-0"
+    run = results.load_trace(folder)
+    trace = np.load(folder / "trace.npz")
+    fig = plots.diagnostics(run)
+    for key in DRAWN:
+        np.testing.assert_array_equal(drawn(fig, key).get_ydata(), trace[key])
+    limits = sorted(float(line.get_ydata()[0]) for ax in fig.axes for line in ax.get_lines()
+                    if line.get_gid() == "reference")
+    assert limits == sorted([run.config.target_kl, run.config.max_grad_norm])
+
+
+def test_an_outlying_kl_is_named_not_drawn_to_scale():
+    arrays = diagnostic_arrays(50, 5)
+    arrays["approx_kl"] = np.r_[2e5, np.full(49, 0.01)]  # a first cycle far off the others
+    ax = plots.diagnostics(arrays).axes[0]
+    np.testing.assert_array_equal(drawn(ax.figure, "approx_kl").get_ydata(), arrays["approx_kl"])
+    assert ax.get_ylim()[1] == pytest.approx(0.1)
+    assert [t.get_text() for t in ax.texts] == ["max 2e+05 (off the chart)"]
+    arrays["approx_kl"][0] = 0.5  # within a hundred times the usual: drawn to scale
+    ax = plots.diagnostics(arrays).axes[0]
+    assert ax.get_ylim()[1] > 0.5 and not ax.texts
