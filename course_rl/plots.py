@@ -271,7 +271,7 @@ def _finish_diagnostic_axes(axes) -> None:
             ax.set_yscale("log")
             # an outlier (e.g. the first cycle's KL, while the observation scaling settles)
             # would squash every other cycle into a line: it is named instead
-            usual = np.percentile(y, 99)
+            usual = np.percentile(y, 95)
             if y.size >= 20 and y.max() > 100 * usual:
                 ax.set_ylim(top=10 * usual)
                 ax.text(0.98, 0.96, f"max {y.max():.2g} (off the chart)", fontsize=7,
