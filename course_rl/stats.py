@@ -362,18 +362,22 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
     if originals:
         lines += [rule, "the original study (its complete runs, pybullet-gym):"]
         lines += [line(cells(r)) for r in originals]
-    notes = [f"(backend {backend}; per run: best = best greedy 100-episode mean return (the "
-             f"original's score), final = the last evaluation, last quarter = mean of the last "
-             f"quarter of the evaluations; mean over runs [95% CI]"]
-    notes.append("p = Welch's test of best against the original study's runs"
-                 + (" of the experiment or of the one it improves" if originals else
-                    f" (none on {backend})" if backend != "pybullet" else ""))
+    notes = [f"best = each run's best greedy 100-episode mean return (the original's score); final "
+             f"= its last evaluation; last quarter = the mean of the last quarter of its "
+             f"evaluations. Shown: the mean over runs [95% CI]. Backend {backend}."]
+    if originals:
+        notes.append("p = Welch's test of best against the original study's runs of the "
+                     "experiment (of an -improved or -defect1 variant: of the one it changes).")
+    elif backend != "pybullet":
+        notes.append(f"p = Welch's test of best against the original study: none on {backend}.")
     older = sorted({_current(r) for r in ours if r.older_task})
     if older:
-        notes.append("task*: an older task version than today's (" + ", ".join(older) + ")")
+        notes.append("task* = runs of an older task version than today's (" + ", ".join(older) + ").")
     if any(r.experiment.endswith("-pixels") for r in ours):
-        notes.append("pixel experiments are not compared with the original's, see chapter 6")
-    lines += _wrap("; ".join(notes) + ")", 118)
+        notes.append("The pixel experiments are not compared with the original's (see chapter 6).")
+    lines.append("")
+    for note in notes:
+        lines += _wrap(note, 118)
     return "\n".join(lines)
 
 
@@ -384,4 +388,4 @@ def _current(row: SummaryRow) -> str:
 
 def _wrap(text: str, width: int) -> list[str]:
     import textwrap
-    return textwrap.wrap(text, width, break_on_hyphens=False)
+    return textwrap.wrap(text, width, break_on_hyphens=False, subsequent_indent="  ")
