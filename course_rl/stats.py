@@ -258,15 +258,21 @@ def _scores(runs) -> tuple[np.ndarray, Description, Description, Description]:
             describe(last_quarter_returns(runs)))
 
 
+VARIANT_SUFFIXES = ("-improved", "-stable", "-defect1")
+"""An experiment named ``<original>`` plus one of these is compared with the original's runs."""
+
+
 def _original_of(name: str, backend: str) -> str | None:
     """The original experiment an experiment is set beside: itself, or the one an ``-improved``
-    (or ``-defect1``) variant changes; None on another backend than pybullet (the original
+    (``-stable``, ``-defect1``) variant changes; None on another backend than pybullet (the original
     ran on pybullet only; returns differ between engines) and for the pixel experiments (the
     original's two pixel runs were interrupted, ran episodes of up to 1000 steps and were
     evaluated every 50 episodes: notebooks/06_vision.ipynb compares them with care)."""
     if backend != "pybullet" or name.endswith("-pixels"):
         return None
-    return name.removesuffix("-improved").removesuffix("-defect1")
+    for suffix in VARIANT_SUFFIXES:
+        name = name.removesuffix(suffix)
+    return name
 
 
 def summary_rows(root, experiments, backend: str = "pybullet") -> list[SummaryRow]:
@@ -333,7 +339,7 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
     printed as mean +/- std: ``describe``); ``final``: its last evaluation; ``last quarter``:
     the mean of the last quarter of its evaluations (``last_quarter_return``).
     ``p``: Welch's test of the best scores against the original study's runs of the same
-    experiment (for an ``-improved`` or ``-defect1`` variant: of the one it changes). ``task``:
+    experiment (for an ``-improved``, ``-stable`` or ``-defect1`` variant: of the one it changes). ``task``:
     the task version the runs were made on, starred when the task has changed since.
     Fits 120 columns. The rows as data: ``summary_rows``.
 
@@ -367,7 +373,8 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
              f"evaluations. Shown: the mean over runs [95% CI]. Backend {backend}."]
     if originals:
         notes.append("p = Welch's test of best against the original study's runs of the "
-                     "experiment (of an -improved or -defect1 variant: of the one it changes).")
+                     "experiment (of an -improved, -stable or -defect1 variant: of the one it "
+                     "changes).")
     elif backend != "pybullet":
         notes.append(f"p = Welch's test of best against the original study: none on {backend}.")
     older = sorted({_current(r) for r in ours if r.older_task})

@@ -272,6 +272,13 @@ def test_final_and_last_quarter_of_fake_runs_match_numpy(tmp_path):
     row, original_row = stats.summary_rows(tmp_path, ["a2c-cartpole"])
     assert row.n == 4 and row.source == "ours" and row.original == "a2c-cartpole"
     assert original_row.source == "original study" and original_row.n == 20
+    # a variant is compared with the original experiment it changes, listed once
+    for seed in range(2):
+        fake_run(tmp_path, "a2c-cartpole-stable", 10, seed, episodes=1000)
+    rows = stats.summary_rows(tmp_path, ["a2c-cartpole", "a2c-cartpole-stable"])
+    assert [(r.experiment, r.original) for r in rows] == [
+        ("a2c-cartpole", "a2c-cartpole"), ("a2c-cartpole-stable", "a2c-cartpole"),
+        ("a2c-cartpole", None)]
     for d, values in ((row.best, [m.max() for m in means]), (row.final, final),
                       (row.last_quarter, late)):
         np.testing.assert_allclose([d.mean, d.ci_low, d.ci_high], t_interval(values), rtol=1e-12)
