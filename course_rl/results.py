@@ -649,6 +649,28 @@ def shipped_root() -> Path:
     return Path(str(DATA_ROOT / "results"))
 
 
+def load_superseded(name: str) -> dict:
+    """Per-seed scores of shipped runs that were later replaced (``data/superseded/<name>.json``:
+    ``{"about": ..., "runs": {experiment: {seed: {"best", "final", "last_quarter", ...}}}}``),
+    kept for before/after comparisons, e.g. ``load_superseded("improved-mujoco-first")``."""
+    folder = Path(str(DATA_ROOT / "superseded"))
+    file = folder / f"{name}.json"
+    if not file.is_file():
+        known = sorted(p.stem for p in folder.glob("*.json"))
+        raise ValueError(f"no superseded scores named {name!r}; available: {known}")
+    try:
+        data = json.loads(file.read_text())
+        valid = isinstance(data["runs"], dict) and all(
+            isinstance(seeds, dict) and all({"best", "final", "last_quarter"} <= set(s)
+                                            for s in seeds.values())
+            for seeds in data["runs"].values())
+    except (OSError, ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise ResultsError(f"{file} is damaged (not a file of superseded scores)")
+    return data
+
+
 def load_original(experiment: str) -> list[Run]:
     """The original study's runs of ``experiment`` (e.g. "a2c-cheetah"), from package data.
 

@@ -1,5 +1,7 @@
 """The results store: round trips, atomic writes, and refusing bad files with their names."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -141,3 +143,28 @@ def test_a_file_changed_after_the_commit_is_named(tmp_path):
         results.load_trace(folder)
     results.save_trace(folder, CFG, arrays())  # a rewrite drops the stale manifest
     assert results.read_manifest(folder) is None and results.load_trace(folder).seed == 0
+
+
+# ---- superseded scores (runs replaced by re-runs, kept for before/after comparisons) -----------
+
+def test_superseded_scores_are_the_shipped_json_and_match_their_curves():
+    import json
+    raw = json.loads((Path(str(results.DATA_ROOT)) / "superseded" / "improved-mujoco-first.json").read_text())
+    data = results.load_superseded("improved-mujoco-first")
+    assert data == raw
+    for seed, s in data["runs"]["a2c-cheetah-improved"].items():
+        curve = np.array(s["curve"])
+        assert s["final"] == pytest.approx(curve[-1], abs=0.05)
+        assert s["best"] == pytest.approx(curve.max(), abs=0.05)
+        assert s["last_quarter"] == pytest.approx(curve[-(len(curve) // 4):].mean(), abs=0.05)
+
+
+def test_superseded_scores_refuse_unknown_names_and_damaged_files(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="no superseded scores named 'nope'; available: .*cheetah-pybullet-v1"):
+        results.load_superseded("nope")
+    (tmp_path / "superseded").mkdir()
+    monkeypatch.setattr(results, "DATA_ROOT", tmp_path)
+    for text in ("{", '{"runs": {"x": {"0": {"best": 1}}}}', '{"about": "no runs"}'):
+        (tmp_path / "superseded" / "bad.json").write_text(text)
+        with pytest.raises(results.ResultsError, match=r"bad\.json is damaged"):
+            results.load_superseded("bad")
