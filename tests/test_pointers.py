@@ -59,10 +59,6 @@ def test_pointers_are_found():
 
 AWAITING = {  # pointers that wait for a chapter to be written, with the reason (strict: the test
               # fails once the chapter mentions the object, so the entry is then removed)
-    ("stats", "summary_rows", "05_results.ipynb"):
-        "issue 19: chapter 5 is to show the best, final and last-quarter scores",
-    ("plots", "diagnostics", "05_results.ipynb"):
-        "issue 19: chapter 5 is to set a collapsing and a healthy run's diagnostics side by side",
 }
 
 
