@@ -265,11 +265,15 @@ def test_bad_knobs_are_refused(field, value):
         SMALL.replace(**{field: value})
 
 
-def test_stable_candidates_are_the_improved_configs_plus_a_kl_limit_and_annealing():
+def test_stable_variants_are_the_improved_configs_plus_a_kl_limit_and_annealing():
+    """... and, for REINFORCE (one actor when improved), five episodes per update."""
     from course_rl import config as configs
     for improved, stable in zip(configs.IMPROVED, configs.STABLE):
         assert stable.name == improved.name.replace("-improved", "-stable")
         assert configs.get(stable.name) is stable
-        assert stable.replace(name=improved.name, target_kl=None, lr_anneal=False) == improved
+        assert stable.replace(name=improved.name, description=improved.description, target_kl=None,
+                              lr_anneal=False, actor_count=improved.actor_count) == improved
         assert (stable.target_kl, stable.lr_anneal) == (0.02, True)
+        assert stable.actor_count == (5 if improved.actor_count == 1 else improved.actor_count)
+        assert stable.episodes == improved.episodes
     assert all(c.target_kl is None for c in configs.ORIGINAL + configs.IMPROVED)
