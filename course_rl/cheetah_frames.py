@@ -58,18 +58,17 @@ def floor_texture():
     from PIL import Image
 
     path = os.path.join(pybullet_data.getDataPath(), "checker_blue.png")
-    texels = np.asarray(Image.open(path).convert("RGB"))[::-1]
-    return _shade(texels)
+    return _shade(np.asarray(Image.open(path).convert("RGB"))[::-1])
 
 
-def _shade(texels: np.ndarray) -> np.ndarray:
-    """``Shader::fragment`` for the floor: normal (0, 0, 1), pybullet's default light (direction
-    (-50, 30, 100) normalised, ambient 0.6, diffuse 0.35, specular 0.05, exponent 2), no shadow.
-    (The interpolated normal can be 1 ulp off (0, 0, 1); it does not change these colours:
-    tests/test_vision.py checks.)"""
+def _shade(texels: np.ndarray, normal_z=F32(1)) -> np.ndarray:
+    """``Shader::fragment`` for the floor: normal (0, 0, ``normal_z``), pybullet's default light
+    (direction (-50, 30, 100) normalised, ambient 0.6, diffuse 0.35, specular 0.05, exponent 2),
+    no shadow. (TinyRenderer's interpolated and normalised normal can be 1 ulp off (0, 0, 1);
+    that does not change the colours of this texture: tests/test_pixels.py checks.)"""
     light = np.array([-50.0, 30.0, 100.0])
     light = (light / np.sqrt(light @ light)).astype(F32)
-    normal = np.array([0, 0, 1], F32)
+    normal = np.array([0, 0, normal_z], F32)
     diffuse = _dot(normal, light)
     reflection = normal * F32(diffuse * F32(2)) - light
     reflection = reflection * F32(F32(1) / np.sqrt(F32(F32(reflection[0] * reflection[0])
