@@ -26,7 +26,10 @@ The result is the same array TinyRenderer returns, bit for bit (``tests/test_vis
 compares thousands of frames, and ``benchmarks/pixel_speed.py`` times both), so the VAE that
 was trained on TinyRenderer's frames sees exactly what it was trained on.
 
-Only :mod:`course_rl.bullet_envs` uses this module (``HalfCheetahBulletEnv.render``).
+``HalfCheetahBulletEnv.render`` draws its frame with :func:`render_frames`, and
+:func:`course_rl.pixels.render` the frames of all the pixel task's environments at once. This
+module calls no physics engine itself: the environments hand it their view matrices and their
+cheetah alone (``render_cheetah_alone``).
 
 Taught in notebooks/06_vision.ipynb (the speed of the pixel task).
 """
@@ -343,10 +346,11 @@ def render_frames(envs) -> np.ndarray:
     """The current frames of half-cheetah environments (``bullet_envs.HalfCheetahBulletEnv``,
     all of one frame size), ``(n, height, width, 3)`` uint8: each is the frame TinyRenderer
     draws of the whole scene (``env.render_tinyrenderer()``), bit for bit."""
-    from .bullet_envs import pb
-
     first = envs[0]
     width, height = first.width, first.height
+    if any((env.width, env.height) != (width, height) for env in envs):
+        raise ValueError(f"render_frames draws frames of one size, got "
+                         f"{sorted({(env.width, env.height) for env in envs})} (width, height)")
     key = (width, height, tuple(first._projection))
     painter = _PAINTERS.get(key)
     if painter is None:
@@ -357,13 +361,7 @@ def render_frames(envs) -> np.ndarray:
     colours = np.empty((len(envs), height, width, 4), np.uint8)
     depths = np.ones((len(envs), height, width), np.float32)
     for i in np.flatnonzero(ok):
-        env = envs[i]
-        env.show_floor(False)
-        _, _, rgba, depth, _ = pb.getCameraImage(
-            width, height, views[i], env._projection, renderer=pb.ER_TINY_RENDERER,
-            flags=pb.ER_NO_SEGMENTATION_MASK, physicsClientId=env.client)
-        colours[i] = np.asarray(rgba, np.uint8).reshape(height, width, 4)
-        depths[i] = np.asarray(depth, np.float32).reshape(height, width)
+        colours[i], depths[i] = envs[i].render_cheetah_alone(views[i])
     frame, row, column = np.nonzero(depths < 0.9999)  # the cheetah (1: nothing drawn)
     d = depths[frame, row, column].astype(np.float64)
     far, near = float(painter.far), float(painter.near)

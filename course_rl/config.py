@@ -707,18 +707,19 @@ REINFORCE_CARTPOLE_DEFECT1 = register(derive(REINFORCE_CARTPOLE,
 
 # ---- from pixels, stable (issue 22) -------------------------------------------------------------
 # The original settings do not learn to run from the VAE's codes (chapter 6): one code says where
-# the body is but hardly how fast it moves, and the reward is the forward speed. A linear
-# read-out of the forward speed from the codes of the last k frames (stats.cross_validated_r2,
-# 5 folds by episode, 500-step episodes, every frame rendered and encoded), R^2 for k = 1, 2, 3, 4:
-#   states of                                  code     k=1     k=2    k=3    k=4
-#   the persistent random actor (40 episodes)  mean    0.01    0.34   0.37   0.38
-#                                              sample  0.01    0.19   0.29   0.32
-#   a2c-cheetah-improved seed 0's best policy, mean   -0.01    0.71   0.78   0.79
-#     sampling (20 episodes, 1.0 m/s)          sample  0.00    0.61   0.73   0.76
-# So: the codes of the last three frames (three frames give most of what four do; two lose a
-# tenth of it with sampled codes), and the encoder's mean, whose read-out is better at every k
-# (a sample adds noise of about the size of one step's change of the code). On top, the stable
-# A2C of the sensor runs (see the comment above the stable configs).
+# the body is but hardly how fast it moves, and the reward is the forward speed. Held-out R^2 of a
+# linear read-out of the forward speed from the codes of the last k frames (every frame of
+# 500-step episodes rendered and encoded; scripts/velocity_readout.py):
+#   states of                                       code    k=1    k=2    k=3    k=4
+#   the persistent random actor, 40 episodes        sample  0.01   0.19   0.29   0.32
+#                                                   mean    0.01   0.34   0.37   0.38
+#   a2c-cheetah-improved seed 0's best policy,      sample  0.00   0.61   0.73   0.75
+#     sampling, 20 episodes (1.0 m/s on average)    mean   -0.01   0.71   0.78   0.79
+# So: the codes of the last three frames (three give nearly all that four do; two give 0.07 to
+# 0.12 less), and the encoder's mean, whose read-out is better at every k: a sample's noise (std
+# 0.04-0.3 per coordinate) is about as large as one step's change of the mean code (0.09-0.12,
+# random actor). On top, the stable A2C of the sensor runs (see the comment above the stable
+# configs).
 A2C_CHEETAH_PIXELS_STABLE = register(derive(
     EXPERIMENTS["a2c-cheetah-stable"], name="a2c-cheetah-pixels-stable", task="cheetah_pixels",
     latent_frames=3, latent="mean",

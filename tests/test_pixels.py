@@ -79,6 +79,20 @@ def test_fast_frames_are_tinyrenderers_frames_bit_for_bit(width, height, count_w
         env.close()
 
 
+def test_a_camera_the_floor_painter_does_not_know_gets_tinyrenderers_frames(count_whole_frames):
+    """Looking straight down, the floor's triangles are clipped otherwise: TinyRenderer draws."""
+    calls, whole = count_whole_frames
+
+    class LookingDown(HalfCheetahBulletEnv):
+        _camera = {**HalfCheetahBulletEnv._camera, "pitch": -89.0, "distance": 50.0}
+
+    env = LookingDown(render_mode="rgb_array", width=96, height=96)
+    env.reset(seed=0)
+    np.testing.assert_array_equal(env.render(), whole(env))
+    assert calls == [env]
+    env.close()
+
+
 def test_the_floor_alone_is_tinyrenderers_floor():
     """The floor painter against TinyRenderer with the cheetah hidden, camera anywhere along
     the track: no pixel differs, and only a few were worked out step by step."""
