@@ -139,8 +139,8 @@ class LatentObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.codes.size,), np.float32)
 
     def reset_physics(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Reset the wrapped environment, render nothing; returns its info (the next
-        :meth:`observe` starts the history)."""
+        """Reset the wrapped environment, render nothing; returns its info (:func:`observe`
+        with ``first=True`` then starts the history)."""
         return self.env.reset(seed=seed, options=options)[1]
 
     def step_physics(self, action):
