@@ -22,9 +22,14 @@ the floor with NumPy, for many environments at once (:class:`FloorPainter`):
   the floor are within round-off of the same depth (a foot touching the ground), the frame is
   drawn by TinyRenderer whole instead.
 
-The result is the same array TinyRenderer returns, bit for bit (``tests/test_vision.py``
-compares thousands of frames, and ``benchmarks/pixel_speed.py`` times both), so the VAE that
-was trained on TinyRenderer's frames sees exactly what it was trained on.
+The result is the array TinyRenderer returns, bit for bit, so the VAE that was trained on
+TinyRenderer's frames sees exactly what it was trained on (``tests/test_pixels.py``; 50,000
+frames of random-action episodes and 10,000 of random poses checked while it was written;
+``benchmarks/pixel_speed.py`` times both ways). One quirk of TinyRenderer's: it draws a rare
+pixel of the cheetah one colour level apart on alternate calls of a physics client (seen at 2
+pixels in 15,000 frames). :func:`render_frames` makes one TinyRenderer call per frame, as
+drawing the whole scene did, so a run's frames are those it had before (but for the rare frame
+drawn whole, which takes a second call).
 
 ``HalfCheetahBulletEnv.render`` draws its frame with :func:`render_frames`, and
 :func:`course_rl.pixels.render` the frames of all the pixel task's environments at once. This

@@ -43,38 +43,61 @@ def random_poses(envs, rng, sunk: bool):
 
 @pytest.mark.parametrize("width,height", [(96, 96), (240, 160)])
 def test_fast_frames_are_tinyrenderers_frames_bit_for_bit(width, height, count_whole_frames):
-    """Episodes of random actions and random poses (the cheetah sunk into the floor included):
-    every frame equals the one TinyRenderer draws of the whole scene, and nearly all of them
-    were drawn the fast way."""
+    """Random-action episodes: one set of environments draws its frames fast, a twin set (the same
+    seeds and actions) has TinyRenderer draw each frame whole, as the pixel task did before: the
+    frames are equal, and none was drawn whole on the fast side."""
+    calls, whole = count_whole_frames
+    fast_envs, whole_envs = ([HalfCheetahBulletEnv(render_mode="rgb_array", width=width,
+                                                   height=height) for _ in range(3)]
+                             for _ in range(2))
+    rng = np.random.default_rng(0)
+    for episode in range(2):
+        seeds = rng.integers(1000, size=3)
+        for env, twin, seed in zip(fast_envs, whole_envs, seeds):
+            env.reset(seed=int(seed)), twin.reset(seed=int(seed))
+        for _ in range(20):
+            actions = rng.uniform(-1, 1, (3, 6))
+            for env, twin, action in zip(fast_envs, whole_envs, actions):
+                env.step(action), twin.step(action)
+            fast = cheetah_frames.render_frames(fast_envs)
+            assert fast.shape == (3, height, width, 3) and fast.dtype == np.uint8
+            for frame, twin in zip(fast, whole_envs):
+                np.testing.assert_array_equal(frame, whole(twin))
+    assert calls == []
+    np.testing.assert_array_equal(fast_envs[0].render(), whole(whole_envs[0]))  # render() too
+    for env in fast_envs + whole_envs:
+        env.close()
+
+
+@pytest.mark.parametrize("width,height", [(96, 96), (240, 160)])
+def test_fast_frames_of_any_pose_are_tinyrenderers(width, height, count_whole_frames):
+    """The cheetah anywhere along the track, also sunk into the floor (where the fast path hands
+    frames whose depths it cannot tell apart to TinyRenderer). TinyRenderer itself draws a rare
+    pixel 1 colour level apart on alternate calls (see cheetah_frames), so each pixel must be
+    one of two consecutive whole renders; nearly all frames are drawn fast."""
     calls, whole = count_whole_frames
     envs = [HalfCheetahBulletEnv(render_mode="rgb_array", width=width, height=height)
             for _ in range(4)]
-    rng = np.random.default_rng(0)
-    frames = 0
-    fast_frames = []
-    references = []
-    for episode in range(2):
-        for env in envs:
-            env.reset(seed=int(rng.integers(1000)))
-        for _ in range(15):
-            for env in envs:
-                env.step(rng.uniform(-1, 1, 6))
-            fast_frames.append(cheetah_frames.render_frames(envs))
-            references.append([whole(env) for env in envs])
+    rng = np.random.default_rng(1)
+
+    def check(fast):
+        for frame, env in zip(fast, envs):
+            one, other = whole(env), whole(env)
+            assert (one != other).any(-1).sum() <= 2
+            assert ((frame == one) | (frame == other)).all()
+
     for sunk in (False, True):
         for _ in range(10):
             random_poses(envs, rng, sunk)
-            fast_frames.append(cheetah_frames.render_frames(envs))
-            references.append([whole(env) for env in envs])
-    for fast, reference in zip(fast_frames, references):
-        for i in range(len(envs)):
-            frames += 1
-            np.testing.assert_array_equal(fast[i], reference[i])
-    assert fast_frames[0].shape == (len(envs), height, width, 3)
-    assert fast_frames[0].dtype == np.uint8
-    assert len(calls) <= frames // 10  # (the sunk poses are redrawn whole now and then)
-    # and env.render() is the same path
-    np.testing.assert_array_equal(envs[0].render(), whole(envs[0]))
+            check(cheetah_frames.render_frames(envs))
+    assert len(calls) <= 8
+    for _ in range(300):  # until a foot is within round-off of the floor's depth
+        random_poses(envs, rng, sunk=True)
+        fast = cheetah_frames.render_frames(envs)
+        if len(calls) > 8:
+            break
+    check(fast)
+    assert len(calls) > 8
     for env in envs:
         env.close()
 
