@@ -25,7 +25,8 @@ its pairs sorted too, pybullet-gym and this module agree bit for bit (``tests/te
 against trajectories recorded from pybullet-gym).
 
 Rendering: only ``render_mode="rgb_array"`` is supported. Frames come from pybullet's software
-renderer (``ER_TINY_RENDERER``), so they need no display and no OpenGL. A live ``"human"``
+renderer (``ER_TINY_RENDERER``), so they need no display and no OpenGL. The half-cheetah's are
+drawn three times faster by :mod:`course_rl.cheetah_frames`, identical bit for bit. A live ``"human"``
 window is not offered (it would need a display); show the frames in the notebook instead.
 
 Taught in notebooks/01_tasks.ipynb.
@@ -249,19 +250,30 @@ class _BulletEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.render_mode is None:
             gym.logger.warn("render() called without render_mode; pass render_mode='rgb_array'")
             return None
+        return self._frame()
+
+    def _view_matrix(self) -> tuple:
+        """The camera's view matrix now (16 floats, column-major, as pybullet's)."""
         cam = self._camera
-        view = pb.computeViewMatrixFromYawPitchRoll(
+        return pb.computeViewMatrixFromYawPitchRoll(
             cameraTargetPosition=(self._camera_target_x(), 0.0, cam["target_z"]),
             distance=cam["distance"], yaw=cam["yaw"], pitch=cam["pitch"], roll=0.0,
             upAxisIndex=2, physicsClientId=self.client,
         )
+
+    def render_tinyrenderer(self) -> np.ndarray:
+        """The frame as pybullet's software renderer draws the whole scene: ``(height, width,
+        3)`` uint8, whatever ``render_mode`` is. (``render`` returns this frame; the
+        half-cheetah's draws it faster, see :mod:`course_rl.cheetah_frames`.)"""
         _, _, rgba, _, _ = pb.getCameraImage(
-            self.width, self.height, view, self._projection,
+            self.width, self.height, self._view_matrix(), self._projection,
             renderer=pb.ER_TINY_RENDERER, flags=pb.ER_NO_SEGMENTATION_MASK,
             physicsClientId=self.client,
         )
         rgba = np.asarray(rgba, dtype=np.uint8).reshape(self.height, self.width, 4)
         return np.ascontiguousarray(rgba[:, :, :3])
+
+    _frame = render_tinyrenderer
 
     def close(self) -> None:
         """Disconnect the physics client (safe to call more than once)."""
@@ -426,6 +438,7 @@ class HalfCheetahBulletEnv(_BulletEnv):
         for g in ground:
             pb.changeDynamics(g, -1, lateralFriction=0.8, restitution=0.5, physicsClientId=c)
         self.ground = tuple(ground)
+        self._floor_shown = True
         (body,) = self._load_model()
         self.robot = body
         if self.contact == "as_run":
@@ -491,6 +504,39 @@ class HalfCheetahBulletEnv(_BulletEnv):
 
     def _camera_target_x(self) -> float:
         return pb.getJointState(self.robot, self.rootx, physicsClientId=self.client)[0]
+
+    def _frame(self) -> np.ndarray:
+        from .cheetah_frames import render_frames
+
+        return render_frames([self])[0]
+
+    def _show_floor(self, shown: bool) -> None:
+        if shown != self._floor_shown:
+            pb.changeVisualShape(self.ground[0], -1, rgbaColor=[1, 1, 1, 1 if shown else 0],
+                                 physicsClientId=self.client)
+            self._floor_shown = shown
+
+    def render_cheetah_alone(self, view) -> tuple[np.ndarray, np.ndarray]:
+        """TinyRenderer's frame of the cheetah without the floor, through the view matrix
+        ``view``: ``(height, width, 4)`` RGBA uint8 and its depth buffer ``(height, width)``
+        (1 where nothing is drawn). :mod:`course_rl.cheetah_frames` lays it over the floor it
+        draws itself. (The floor stays hidden from pybullet's renderer until
+        ``render_tinyrenderer`` shows it for a frame.)"""
+        self._show_floor(False)
+        _, _, rgba, depth, _ = pb.getCameraImage(
+            self.width, self.height, view, self._projection, renderer=pb.ER_TINY_RENDERER,
+            flags=pb.ER_NO_SEGMENTATION_MASK, physicsClientId=self.client)
+        return (np.asarray(rgba, np.uint8).reshape(self.height, self.width, 4),
+                np.asarray(depth, np.float32).reshape(self.height, self.width))
+
+    def render_tinyrenderer(self) -> np.ndarray:
+        hidden = not self._floor_shown
+        self._show_floor(True)
+        try:
+            return super().render_tinyrenderer()
+        finally:
+            if hidden:
+                self._show_floor(False)
 
 
 def register_envs() -> None:

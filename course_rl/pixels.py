@@ -6,10 +6,12 @@ training and its weights) turns the frame into an 8-number observation. This mod
 everything the task adds to the half-cheetah:
 
 * :class:`LatentObservation`, the observation wrapper (one reparameterised sample of the
-  latent code per frame, as the study did, or its mean);
+  latent code per frame, as the study did, or its mean; the codes of the last few frames
+  stacked, so that the observation carries how fast the body moves);
 * :func:`load_encoder`, the frozen encoder the environments share (the shipped one by default);
-* :func:`latent_batch` / :class:`LatentBatch`, which encode the frames of many environments in
-  one call (``training.run_episodes`` steps its actors this way);
+* :func:`latent_batch` / :class:`LatentBatch` (and :func:`observe`), which render and encode
+  the frames of many environments in one call each (``training.run_episodes`` steps its
+  actors this way);
 * :func:`vae_fingerprint`, which names the shipped encoder (runs record it in their task version);
 * :func:`collect_frames`, the frames of a randomly moving cheetah the VAE was trained on, and
   :func:`collect_states`, such frames beside the sensor readings of the same moments;
@@ -37,8 +39,9 @@ from . import vae as vae_module
 from .policy import PersistentRandomActor
 from .vae import IMAGE_SHAPE, FrameEncoder, latent_sample
 
-__all__ = ["FRAME_SHAPE", "LatentBatch", "LatentObservation", "collect_frames", "collect_states",
-           "latent_batch", "load_encoder", "make_task", "step_timings", "vae_fingerprint"]
+__all__ = ["FRAME_SHAPE", "LATENTS", "LatentBatch", "LatentObservation", "check_latent",
+           "collect_frames", "collect_states", "latent_batch", "load_encoder", "make_task",
+           "observe", "render", "step_timings", "vae_fingerprint"]
 
 FRAME_SHAPE = IMAGE_SHAPE
 """``(96, 96, 3)``: the frames the camera renders and the VAE reads (uint8 RGB)."""
@@ -85,68 +88,132 @@ def vae_fingerprint() -> str:
 
 # ---- the observation ------------------------------------------------------------------------------
 
+LATENTS = ("sample", "mean")
+"""How a frame becomes a code: one sample of the encoder's Gaussian (the study's) or its mean."""
+MAX_LATENT_FRAMES = 100
+
+
+def check_latent(latent, latent_frames) -> None:
+    """A ValueError naming a bad ``latent`` or ``latent_frames`` and what is allowed."""
+    if latent not in LATENTS:
+        raise ValueError(f"latent must be 'sample' or 'mean', got {latent!r}")
+    if isinstance(latent_frames, bool) or not isinstance(latent_frames, (int, np.integer)) \
+            or not 1 <= latent_frames <= MAX_LATENT_FRAMES:
+        raise ValueError(f"latent_frames must be an integer from 1 to {MAX_LATENT_FRAMES} (the "
+                         f"codes of that many latest frames), got {latent_frames!r}")
+
+
 class LatentObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
-    """Observe the VAE's latent code of the rendered frame instead of the joint readings.
+    """Observe the VAE's latent codes of the rendered frames instead of the joint readings.
 
     After every reset and step the wrapped environment renders its 96x96 RGB frame and the
-    encoder (:class:`course_rl.vae.FrameEncoder`) turns it into ``(mean, log_var)``. The
-    observation is one reparameterised sample ``mean + exp(log_var / 2) * eps`` (``latent=
-    "sample"``, as the study did) or the mean (``latent="mean"``). ``eps ~ N(0, I)`` comes from
-    the environment's own generator, so a seeded episode is reproducible.
+    encoder (:class:`course_rl.vae.FrameEncoder`) turns it into ``(mean, log_var)``. The frame's
+    code is one reparameterised sample ``mean + exp(log_var / 2) * eps`` (``latent="sample"``,
+    as the study did) or the mean (``latent="mean"``). ``eps ~ N(0, I)`` comes from the
+    environment's own generator, so a seeded episode is reproducible.
 
-    ``reset_frame`` and ``step_frame`` do the same but return the raw uint8 frame in place of
-    the observation; :func:`course_rl.training.run_episodes` uses them to encode the frames of
-    all its actors in one call (see :class:`LatentBatch`), with the same observations as
-    one-at-a-time encoding.
+    The observation is the codes of the last ``latent_frames`` frames, oldest first and newest
+    last (``latent_frames * 8`` numbers; 1, the study's, is the current frame's code alone).
+    One code says where the body is, the difference of two says how fast it moves. A reset
+    fills the history with the first frame's code, as if the cheetah had stood still before.
+
+    ``reset_frame`` and ``step_frame`` return the raw uint8 frame instead of an observation
+    (and leave the history alone). :func:`course_rl.training.run_episodes` steps many such
+    environments with ``reset_physics`` / ``step_physics`` and observes them together
+    (:class:`LatentBatch`: one render call and one encoder call for all), to the same
+    observations as their own ``reset`` and ``step`` give (up to the encoder's float32
+    round-off, which depends on the batch size).
 
     Taught in notebooks/06_vision.ipynb.
     """
 
-    def __init__(self, env: gym.Env, encoder, latent: str = "sample"):
-        gym.utils.RecordConstructorArgs.__init__(self, encoder=encoder, latent=latent)
+    def __init__(self, env: gym.Env, encoder, latent: str = "sample", latent_frames: int = 1):
+        gym.utils.RecordConstructorArgs.__init__(self, encoder=encoder, latent=latent,
+                                                 latent_frames=latent_frames)
         gym.Wrapper.__init__(self, env)
-        if latent not in ("sample", "mean"):
-            raise ValueError(f"latent must be 'sample' or 'mean', got {latent!r}")
+        check_latent(latent, latent_frames)
         self.encoder = encoder
         self.latent = latent
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (encoder.latent_dim,),
-                                                np.float32)
+        self.latent_frames = int(latent_frames)
+        self.codes = np.zeros((self.latent_frames, encoder.latent_dim), np.float32)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.codes.size,), np.float32)
+
+    def reset_physics(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Reset the wrapped environment, render nothing; returns its info (:func:`observe`
+        with ``first=True`` then starts the history)."""
+        return self.env.reset(seed=seed, options=options)[1]
+
+    def step_physics(self, action):
+        """Step the wrapped environment, render nothing: ``(reward, terminated, truncated,
+        info)``."""
+        _, reward, terminated, truncated, info = self.env.step(action)
+        return reward, terminated, truncated, info
+
+    def remember(self, code: np.ndarray, first: bool) -> np.ndarray:
+        """Add the newest frame's code to the history (the first code of an episode fills
+        it); returns the observation: the history, oldest code first."""
+        if first:
+            self.codes[:] = code
+        else:
+            self.codes[:-1] = self.codes[1:]
+            self.codes[-1] = code
+        return self.codes.ravel().copy()
 
     def reset_frame(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        """Like ``reset`` but return the rendered uint8 frame instead of its latent code."""
-        _, info = self.env.reset(seed=seed, options=options)
+        """Like ``reset`` but return the rendered uint8 frame instead of the observation."""
+        info = self.reset_physics(seed=seed, options=options)
         return self.env.render(), info
 
     def step_frame(self, action):
-        """Like ``step`` but return the rendered uint8 frame instead of its latent code."""
-        _, reward, terminated, truncated, info = self.env.step(action)
+        """Like ``step`` but return the rendered uint8 frame instead of the observation."""
+        reward, terminated, truncated, info = self.step_physics(action)
         return self.env.render(), reward, terminated, truncated, info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        frame, info = self.reset_frame(seed=seed, options=options)
-        return _latents(self.encoder, self.latent, frame[None], [self])[0], info
+        info = self.reset_physics(seed=seed, options=options)
+        return observe([self], first=True)[0], info
 
     def step(self, action):
-        frame, reward, terminated, truncated, info = self.step_frame(action)
-        return (_latents(self.encoder, self.latent, frame[None], [self])[0], reward,
-                terminated, truncated, info)
+        reward, terminated, truncated, info = self.step_physics(action)
+        return observe([self])[0], reward, terminated, truncated, info
 
 
-def _latents(encoder, latent: str, frames: np.ndarray, envs) -> np.ndarray:
-    """Latent observations of ``frames[k]``, rendered by ``envs[k]`` (one encoder call)."""
-    mean, log_var = encoder(frames)
+def render(envs) -> np.ndarray:
+    """The current frames of environments, ``(n, 96, 96, 3)`` uint8, in one render call when
+    they are pybullet half-cheetahs (:func:`course_rl.cheetah_frames.render_frames`)."""
+    from .bullet_envs import HalfCheetahBulletEnv
+    from .cheetah_frames import render_frames
+
+    bases = [env.unwrapped for env in envs]
+    if all(isinstance(base, HalfCheetahBulletEnv) for base in bases):
+        return render_frames(bases)
+    return np.stack([env.render() for env in envs])
+
+
+def observe(envs, first: bool | np.ndarray = False) -> np.ndarray:
+    """Render and encode the current frames of :class:`LatentObservation` environments sharing
+    one encoder and latent mode (one render call, one encoder call), add each code to its
+    environment's history (``first``: the first frame of an episode, for all or per
+    environment) and return the observations, ``(n, latent_frames * latent_dim)``."""
+    envs = list(envs)
+    first = np.broadcast_to(np.asarray(first, bool), (len(envs),))
+    encoder, latent = envs[0].encoder, envs[0].latent
+    mean, log_var = encoder(render(envs))
     if latent == "mean":
-        return mean
-    # each environment draws its own noise, so batching does not change any observation
-    noise = np.stack([env.unwrapped.np_random.standard_normal(encoder.latent_dim)
-                      for env in envs])
-    return latent_sample(mean, log_var, noise)
+        codes = mean
+    else:  # each environment draws its own noise, so batching does not change any observation
+        noise = np.stack([env.unwrapped.np_random.standard_normal(encoder.latent_dim)
+                          for env in envs])
+        codes = latent_sample(mean, log_var, noise)
+    return np.stack([env.remember(code, bool(f)) for env, code, f in zip(envs, codes, first)])
 
 
 class LatentBatch:
-    """Encode the frames of several :class:`LatentObservation` environments in one call.
+    """Several :class:`LatentObservation` environments observed together: ``reset`` and
+    ``observe`` render and encode all the frames they are asked for in one go.
 
-    Made by :func:`latent_batch`; all environments share one encoder and latent mode.
+    Made by :func:`latent_batch`; all environments share one encoder, latent mode and number of
+    stacked frames.
 
     Taught in notebooks/06_vision.ipynb.
     """
@@ -155,17 +222,24 @@ class LatentBatch:
         self.envs = list(envs)
         self.encoder = self.envs[0].encoder
         self.latent = self.envs[0].latent
-        self.frame_shape = FRAME_SHAPE
 
-    def encode(self, frames: np.ndarray, rows) -> np.ndarray:
-        """Latent observations of ``frames[k]``, the frame of environment ``rows[k]``."""
-        if len(frames) == 0:
-            return np.zeros((0, self.encoder.latent_dim), np.float32)
-        return _latents(self.encoder, self.latent, frames, [self.envs[i] for i in rows])
+    def reset(self, rows, seeds) -> np.ndarray:
+        """Reset environments ``rows[k]`` with ``seeds[k]``; their first observations."""
+        for i, seed in zip(rows, seeds):
+            self.envs[i].reset_physics(seed=int(seed))
+        return self.observe(rows, first=True)
+
+    def observe(self, rows, first: bool = False) -> np.ndarray:
+        """The observations of environments ``rows`` now (see :func:`observe`)."""
+        rows = list(rows)
+        if not rows:
+            return np.zeros((0,) + self.envs[0].observation_space.shape, np.float32)
+        return observe([self.envs[i] for i in rows], first)
 
 
 def latent_batch(envs) -> LatentBatch | None:
-    """A :class:`LatentBatch` if every env is a pixel task sharing one encoder, else ``None``.
+    """A :class:`LatentBatch` if every env is a pixel task sharing one encoder, latent mode and
+    number of stacked frames, else ``None``.
 
     (``make("cheetah_pixels")`` shares the shipped encoder between all its environments.)
 
@@ -174,7 +248,8 @@ def latent_batch(envs) -> LatentBatch | None:
     if not envs or not all(isinstance(env, LatentObservation) for env in envs):
         return None
     first = envs[0]
-    if any(env.encoder is not first.encoder or env.latent != first.latent for env in envs):
+    if any(env.encoder is not first.encoder or env.latent != first.latent
+           or env.latent_frames != first.latent_frames for env in envs):
         return None
     return LatentBatch(envs)
 
@@ -182,22 +257,25 @@ def latent_batch(envs) -> LatentBatch | None:
 # ---- the task -------------------------------------------------------------------------------------
 
 def make_task(camera_env: Callable[..., gym.Env], vae=None, latent: str = "sample",
-              **kwargs: Any) -> LatentObservation:
+              latent_frames: int = 1, **kwargs: Any) -> LatentObservation:
     """The pixel task on the environment ``camera_env(width=, height=, **kwargs)`` builds.
 
-    ``tasks.make("cheetah_pixels", vae=..., latent=...)`` calls this with a builder of the
-    capped half-cheetah whose camera is always on. ``vae``: ``None`` (the shipped VAE), a
-    weights file, a :class:`course_rl.vae.VAE` (a snapshot of its encoder is taken) or a
-    :class:`course_rl.vae.FrameEncoder`. ``latent``: ``"sample"`` (the study's) or ``"mean"``.
-    The frames are 96x96, the size the VAE reads: a ``width`` or ``height`` other than that is
-    refused.
+    ``tasks.make("cheetah_pixels", vae=..., latent=..., latent_frames=...)`` calls this with a
+    builder of the capped half-cheetah whose camera is always on. ``vae``: ``None`` (the
+    shipped VAE), a weights file, a :class:`course_rl.vae.VAE` (a snapshot of its encoder is
+    taken) or a :class:`course_rl.vae.FrameEncoder`. ``latent``: ``"sample"`` (the study's) or
+    ``"mean"``. ``latent_frames``: how many latest frames' codes the observation stacks (1, the
+    study's). The frames are 96x96, the size the VAE reads: a ``width`` or ``height`` other
+    than that is refused.
     """
     height, width = FRAME_SHAPE[:2]
     if kwargs.pop("width", width) != width or kwargs.pop("height", height) != height:
         raise ValueError(f"the cheetah_pixels frames are {width}x{height}, the size its VAE "
                          f"was trained on; pass no width or height (or exactly those)")
+    check_latent(latent, latent_frames)
     encoder = _encoder_from(vae)
-    return LatentObservation(camera_env(width=width, height=height, **kwargs), encoder, latent)
+    return LatentObservation(camera_env(width=width, height=height, **kwargs), encoder, latent,
+                             latent_frames)
 
 
 # ---- training frames ------------------------------------------------------------------------------
@@ -321,11 +399,14 @@ def step_timings(envs, n_steps: int = 20, repeats: int = 3, seed: int = 0) -> di
     with uniform random actions (drawn with ``seed``). Every entry is timed over
     ``len(envs) * n_steps`` frames:
 
-    * ``"physics + render"``: ``step_frame`` of every environment, no encoding;
-    * ``"encoder alone, 1 frame per call"`` and ``"encoder alone, N frames per call"``
-      (N = ``len(envs)``): the encoder on frames already rendered;
-    * ``"full step, batched encoding"``: physics and render, then one encoder call for all
-      environments (what ``training.run_episodes`` does);
+    * ``"physics"``: ``step_physics`` of every environment, nothing rendered;
+    * ``"render, N frames per call"`` (N = ``len(envs)``): the frames of all environments in
+      one call (:func:`render`), the physics not stepped;
+    * ``"physics + render"``: ``step_frame`` of every environment (a render per frame);
+    * ``"encoder alone, 1 frame per call"`` and ``"encoder alone, N frames per call"``: the
+      encoder on frames already rendered;
+    * ``"full step, batched encoding"``: the physics of every environment, then one render
+      call and one encoder call for all (:func:`observe`, what ``training.run_episodes`` does);
     * ``"full step, one frame per call"``: each environment's own ``step``.
 
     The best of several tries is kept because other programs on the machine can only slow a
@@ -345,14 +426,19 @@ def step_timings(envs, n_steps: int = 20, repeats: int = 3, seed: int = 0) -> di
     store = np.zeros((n_envs,) + FRAME_SHAPE, np.uint8)
     for i, env in enumerate(envs):
         store[i] = env.reset_frame(seed=i)[0]
+    batch.observe(range(n_envs), first=True)
+
+    def physics(a):
+        for env in envs:
+            env.step_physics(a)
 
     def render_all(a):
         for i, env in enumerate(envs):
             store[i] = env.step_frame(a)[0]
 
     def step_batched(a):
-        render_all(a)
-        batch.encode(store, range(n_envs))
+        physics(a)
+        batch.observe(range(n_envs))
 
     def step_one_by_one(a):
         for env in envs:
@@ -368,7 +454,9 @@ def step_timings(envs, n_steps: int = 20, repeats: int = 3, seed: int = 0) -> di
         return min(tries) / (n_envs * n_steps)
 
     encoder(store), encoder(store[:1])  # the first call of a new batch size traces the graph
-    return {"physics + render": best(render_all, n_steps),
+    return {"physics": best(physics, n_steps),
+            f"render, {n_envs} frames per call": best(lambda a: render(envs), n_steps),
+            "physics + render": best(render_all, n_steps),
             "encoder alone, 1 frame per call": best(lambda a: encoder(store[:1]), n_steps * n_envs),
             f"encoder alone, {n_envs} frames per call": best(lambda a: encoder(store), n_steps),
             "full step, batched encoding": best(step_batched, n_steps),

@@ -50,7 +50,7 @@ from gymnasium.utils import seeding
 from gymnasium.wrappers import RescaleAction, TransformObservation
 
 __all__ = ["BACKENDS", "TASKS", "TASK_VERSIONS", "EpisodeCap", "FallPenaltyReward", "TaskSpec",
-           "make", "version"]
+           "make", "observation_options", "version"]
 
 
 def _bullet_envs():
@@ -81,6 +81,9 @@ class TaskSpec:
         score_name: what :meth:`score` measures, for axis labels ("steps survived", "return").
         score_kind: ``"length"`` (score = episode length) or ``"reward_sum"``.
         backends: the physics backends the task runs on (a subset of :data:`BACKENDS`).
+        latent_codes: the observation is the VAE's codes of rendered frames (:func:`make` then
+            takes ``latent=`` and ``latent_frames=``, which a config's fields of those names
+            set: :func:`observation_options`).
 
     Chapter 1 (notebooks/01_tasks.ipynb) reads them from :data:`TASKS`.
     """
@@ -91,6 +94,7 @@ class TaskSpec:
     score_name: str
     score_kind: str = "reward_sum"
     backends: tuple[str, ...] = BACKENDS
+    latent_codes: bool = False
 
     def __post_init__(self) -> None:
         if self.score_kind not in ("length", "reward_sum"):
@@ -139,6 +143,7 @@ TASKS: MappingProxyType[str, TaskSpec] = MappingProxyType({
         score_name="return",
         score_kind="reward_sum",
         backends=("pybullet",),  # the shipped VAE was trained on pybullet's frames
+        latent_codes=True,
     ),
 })
 """Registry of task specs, by name (read-only)."""
@@ -315,14 +320,35 @@ read as v1 (``results.Run.task_version``).
 """
 
 
-def version(name: str, backend: str) -> str:
+def version(name: str, backend: str, latent: str = "sample", latent_frames: int = 1) -> str:
     """The version string a run of task ``name`` on ``backend`` records, e.g.
     ``"cheetah/pybullet/v3"``; the pixel task appends its VAE's fingerprint
-    (``"cheetah_pixels/pybullet/v3+vae:0123456789abcdef"``)."""
+    (``"cheetah_pixels/pybullet/v3+vae:0123456789abcdef"``) and, when its observation is not the
+    study's single sampled code, what it is instead (``"...+vae:0123456789abcdef+latent:mean
+    +frames:3"``, without the space; pass a config's settings with
+    ``**observation_options(config)``), so that a checkpoint of another observation is refused."""
     if (name, backend) not in TASK_VERSIONS:
         raise ValueError(f"task {name!r} has no version on backend {backend!r}; "
                          f"known: {sorted(TASK_VERSIONS)}")
-    return version_string(name, backend, TASK_VERSIONS[name, backend], fingerprint(name))
+    text = version_string(name, backend, TASK_VERSIONS[name, backend], fingerprint(name))
+    if TASKS[name].latent_codes:
+        from .pixels import check_latent
+        check_latent(latent, latent_frames)
+        text += (f"+latent:{latent}" if latent != "sample" else "") \
+            + (f"+frames:{latent_frames}" if latent_frames != 1 else "")
+    elif (latent, latent_frames) != ("sample", 1):
+        raise ValueError(f"task {name!r} observes no latent codes: latent={latent!r} and "
+                         f"latent_frames={latent_frames!r} are allowed for "
+                         f"{sorted(n for n, t in TASKS.items() if t.latent_codes)} only")
+    return text
+
+
+def observation_options(config) -> dict[str, Any]:
+    """The keyword arguments of :func:`make` (and :func:`version`) that a config's observation
+    fields set: ``latent`` and ``latent_frames`` for a pixel task, none for the others."""
+    if not TASKS[config.task].latent_codes:
+        return {}
+    return {"latent": config.latent, "latent_frames": config.latent_frames}
 
 
 def version_string(name: str, backend: str, number: int, vae_fingerprint: str = "") -> str:
@@ -360,8 +386,10 @@ def make(name: str, backend: str = "pybullet", seed: int | None = None,
         **kwargs: passed to the environment constructor, e.g. ``width=`` and ``height=`` of
             rendered frames (positive ints). "cheetah_pixels" takes ``vae=`` (``None``: the
             shipped VAE; or a weights file, a :class:`course_rl.vae.VAE` or a
-            :class:`course_rl.vae.FrameEncoder`) and ``latent=`` (``"sample"``, the default
-            and the study's choice, or ``"mean"``); its frames are always 96x96 and its camera
+            :class:`course_rl.vae.FrameEncoder`), ``latent=`` (``"sample"``, the default
+            and the study's choice, or ``"mean"``) and ``latent_frames=`` (how many latest
+            frames' codes the observation stacks, newest last; 1 by default, the study's
+            choice); its frames are always 96x96 and its camera
             is always on (``render()`` returns the frame the agent sees). See
             :func:`course_rl.pixels.make_task`.
 

@@ -92,13 +92,15 @@ class Lockstep:
     ``step(rows, actions)`` steps the environments of ``rows``, and an environment whose episode
     ends starts the next unplayed one (episode ``k`` resets with ``seeds[k]``) or goes inactive.
 
-    Pixel tasks (``pixels.latent_batch(envs)`` is not None): each environment returns its raw
-    frame and the frames of all environments are encoded together, one encoder call per step;
-    the observations are the same as the environments' own one-at-a-time encoding.
+    Pixel tasks (``pixels.latent_batch(envs)`` is not None): the environments step their
+    physics one by one, then their frames are rendered and encoded all at once, one render call
+    and one encoder call per step; the observations are the same as the environments' own
+    ``step`` gives.
     """
 
     def __init__(self, envs, seeds, obs_shape):
         n_envs, n_episodes = len(envs), len(seeds)
+        self.envs = envs
         self.seeds = seeds
         n_start = min(n_envs, n_episodes)
         self.episode_of = np.full(n_envs, -1)  # the episode each environment plays
@@ -106,46 +108,53 @@ class Lockstep:
         self.next_episode = n_start
         self.obs = np.zeros((n_envs,) + tuple(obs_shape), np.float32)
         self.latents = pixels.latent_batch(envs)
-        if self.latents is None:
-            self._steps, self._resets = [e.step for e in envs], [e.reset for e in envs]
-            self._store = self.obs
-        else:  # pixel task: the envs return frames, stored here and encoded all at once per step
-            self._steps, self._resets = [e.step_frame for e in envs], [e.reset_frame for e in envs]
-            self._store = np.zeros((n_envs,) + self.latents.frame_shape, np.uint8)
-        for i in range(n_start):
-            self._store[i] = self._resets[i](seed=int(seeds[i]))[0]
-        if self.latents is not None:
-            self.obs[:n_start] = self.latents.encode(self._store[:n_start], range(n_start))
+        self._reset(list(range(n_start)), seeds[:n_start])
         self.active = self.episode_of >= 0
         self.reward_sums = np.zeros(n_episodes)
         self.lengths = np.zeros(n_episodes, np.int64)
         self.truncated = np.zeros(n_envs, bool)  # how each environment's last episode ended
         self.final_obs = np.zeros_like(self.obs)  # and the observation it ended in
 
+    def _reset(self, rows, seeds) -> None:
+        if self.latents is not None:
+            self.obs[rows] = self.latents.reset(rows, seeds)
+            return
+        for i, seed in zip(rows, seeds):
+            self.obs[i] = self.envs[i].reset(seed=int(seed))[0]
+
     def step(self, rows, actions) -> np.ndarray:
         """Step environment ``rows[j]`` with ``actions[j]``; returns every environment's reward
         (0 for the others)."""
         rewards = np.zeros(len(self.obs))
+        ended = []
         for action, i in zip(actions, rows):
-            o, r, terminated, trunc, _ = self._steps[i](action)
+            if self.latents is None:
+                o, r, terminated, trunc, _ = self.envs[i].step(action)
+                self.obs[i] = o
+            else:
+                r, terminated, trunc, _ = self.envs[i].step_physics(action)
             k = self.episode_of[i]
             rewards[i] = r
             self.reward_sums[k] += r
             self.lengths[k] += 1
             if terminated or trunc:
                 self.truncated[i] = trunc and not terminated
-                # (a last frame is encoded before the reset reseeds the env's latent noise)
-                self.final_obs[i] = o if self.latents is None else self.latents.encode(o[None], [i])[0]
-                if self.next_episode < len(self.seeds):
-                    self.episode_of[i] = self.next_episode
-                    o = self._resets[i](seed=int(self.seeds[self.next_episode]))[0]
-                    self.next_episode += 1
-                else:
-                    self.active[i] = False
-            self._store[i] = o
+                ended.append(i)
         if self.latents is not None:
-            live = np.flatnonzero(self.active)
-            self.obs[live] = self.latents.encode(self._store[live], live)
+            # (an ended episode's last frame too, before a reset reseeds the env's latent noise)
+            self.obs[rows] = self.latents.observe(rows)
+        restart, restart_seeds = [], []
+        for i in ended:
+            self.final_obs[i] = self.obs[i]
+            if self.next_episode < len(self.seeds):
+                self.episode_of[i] = self.next_episode
+                restart.append(i)
+                restart_seeds.append(self.seeds[self.next_episode])
+                self.next_episode += 1
+            else:
+                self.active[i] = False
+        if restart:
+            self._reset(restart, restart_seeds)
         return rewards
 
 
@@ -256,7 +265,7 @@ class Checkpoint:
         self.folder = Path(folder) if folder is not None else None
         self.config = config
         self.backend = backend
-        self.task_version = tasks.version(config.task, backend)
+        self.task_version = tasks.version(config.task, backend, **tasks.observation_options(config))
         self.agent, self.sampler, self.env_rng, self.record = agent, sampler, env_rng, record
 
     def restore(self) -> int:
@@ -396,9 +405,11 @@ def stop_after(cycles: int):
 
 def _make_envs(config: Config, backend: str) -> tuple[list, list]:
     """One environment per actor, and up to ``EVAL_ENVS`` for evaluations (sharing the first)."""
-    train_envs = [tasks.make(config.task, backend=backend) for _ in range(config.actor_count)]
+    options = tasks.observation_options(config)
+    train_envs = [tasks.make(config.task, backend=backend, **options)
+                  for _ in range(config.actor_count)]
     n_eval_envs = min(config.eval_episodes, EVAL_ENVS)
-    eval_envs = train_envs[:n_eval_envs] + [tasks.make(config.task, backend=backend)
+    eval_envs = train_envs[:n_eval_envs] + [tasks.make(config.task, backend=backend, **options)
                                             for _ in range(n_eval_envs - len(train_envs))]
     return train_envs, eval_envs
 

@@ -88,8 +88,8 @@ class LoadedPolicy(NumpyPolicy):
                 f"obs {self.obs_shape} -> actions {self.action_shape}, K={self.config.n_modes})")
 
 
-def _task_shapes(task: str, backend: str) -> tuple[tuple, tuple]:
-    env = tasks.make(task, backend=backend)
+def _task_shapes(config: Config, backend: str) -> tuple[tuple, tuple]:
+    env = tasks.make(config.task, backend=backend, **tasks.observation_options(config))
     try:
         return env.observation_space.shape, env.action_space.shape
     finally:
@@ -165,7 +165,7 @@ def load_policy(run_or_folder, backend: str | None = None, seed: int = 0) -> Loa
             else "pybullet"
     normalizer = _read_normalizer(folder, config, stats)
 
-    obs_shape, action_shape = _task_shapes(config.task, backend)
+    obs_shape, action_shape = _task_shapes(config, backend)
     model = policy_network(obs_shape, action_shape, config.n_modes, config.hidden_sizes,
                            config.hidden_init)
     if weights is not None:

@@ -186,9 +186,11 @@ def test_batched_encoding_equals_one_at_a_time():
     batch = pixels.latent_batch(envs)
     assert batch is not None and pixels.latent_batch([tasks.make("cheetah")]) is None
     frames = np.stack([env.reset_frame(seed=s)[0] for s, env in enumerate(envs)])
-    batched = batch.encode(frames, range(3))
+    np.testing.assert_array_equal(pixels.render(envs), frames)  # one render call for all
+    batched = batch.reset(range(3), range(3))
     single = np.stack([env.reset(seed=s)[0] for s, env in enumerate(envs)])
     np.testing.assert_allclose(batched, single, atol=1e-5)
+    np.testing.assert_allclose(batched, envs[0].encoder.mean(frames), atol=1e-5)
     for env in envs:
         env.close()
 
@@ -251,9 +253,9 @@ def test_the_task_version_names_the_shipped_encoder_file():
 def test_step_timings_times_every_part_per_frame():
     envs = [tasks.make("cheetah_pixels") for _ in range(2)]
     timings = pixels.step_timings(envs, n_steps=2, repeats=1)
-    assert list(timings) == ["physics + render", "encoder alone, 1 frame per call",
-                             "encoder alone, 2 frames per call", "full step, batched encoding",
-                             "full step, one frame per call"]
+    assert list(timings) == ["physics", "render, 2 frames per call", "physics + render",
+                             "encoder alone, 1 frame per call", "encoder alone, 2 frames per call",
+                             "full step, batched encoding", "full step, one frame per call"]
     assert all(0 < t < 10 for t in timings.values())
     with pytest.raises(ValueError, match="pixel-task environments"):
         pixels.step_timings([tasks.make("cheetah")])
