@@ -286,7 +286,7 @@ def summary_rows(root, experiments, backend: str = "pybullet") -> list[SummaryRo
 
     Taught in notebooks/05_results.ipynb.
     """
-    from .tasks import version as current_version
+    from .tasks import observation_options, version as current_version
 
     ours, originals = [], {}
     for name in experiments:
@@ -307,7 +307,8 @@ def summary_rows(root, experiments, backend: str = "pybullet") -> list[SummaryRo
             ours.append(SummaryRow(name, "ours", *described,
                                    original=parent if originals.get(parent) else None, welch_p=p,
                                    task_version=runs[0].task_version,
-                                   current_version=current_version(runs[0].config.task, backend)))
+                                   current_version=current_version(runs[0].config.task, backend,
+                                                                  **observation_options(runs[0].config))))
         except ValueError as err:  # (ResultsError too) one experiment's trouble is not the table's
             warnings.warn(f"{name} ({backend}): left out of the table: {err}",
                           results.SkippedRunWarning, stacklevel=2)
