@@ -240,7 +240,7 @@ class FloorPainter:
         geometry)``. Frames with ``ok`` False must be drawn by TinyRenderer; ``geometry`` serves
         :meth:`depth`."""
         tris = self.triangles(views)
-        n, h, w = len(views), self.height, self.width
+        h, w = self.height, self.width
         rows = self.rows
         # texture coordinates (doubled: the checks change at integers) as affine ratios of the
         # pixel (x, y, 1), from the float data TinyRenderer interpolates in each original triangle
