@@ -641,16 +641,22 @@ ABLATION_CHANGES = {
 }
 
 
+def _ablations(base: Config, prefix: str, changes: dict, about: str, undone: str = "change",
+               **common) -> list[Config]:
+    """``<prefix>-<key>``: ``base`` with ``common`` and one entry of ``changes`` applied, each
+    described as ``about`` followed by what it undoes (``undone``: "change" or "thing")."""
+    return [derive(base, name=f"{prefix}-{key}", **common, **change,
+                   description=about + ("with all its changes." if not change else
+                                        f"with one {undone} undone: " + ", ".join(
+                                            f"{k}={v}" for k, v in change.items()) + "."))
+            for key, change in changes.items()]
+
+
 def ablation_configs() -> list[Config]:
     """``a2c-cartpole-ablation-<change>``: the improved A2C cart-pole minus one change."""
-    return [derive(A2C_CARTPOLE_IMPROVED, 
-        name=f"a2c-cartpole-ablation-{key}", episodes=1500, eval_every=250, eval_episodes=20,
-        **changes,
-        description="The improved A2C cart-pole, 1500 episodes, "
-                    + ("with all its changes." if not changes else
-                       "with one change undone: " + ", ".join(f"{k}={v}" for k, v in changes.items())
-                       + "."))
-        for key, changes in ABLATION_CHANGES.items()]
+    return _ablations(A2C_CARTPOLE_IMPROVED, "a2c-cartpole-ablation", ABLATION_CHANGES,
+                      "The improved A2C cart-pole, 1500 episodes, ", episodes=1500,
+                      eval_every=250, eval_episodes=20)
 
 
 for _config in ablation_configs():
@@ -674,11 +680,8 @@ A2C_CHEETAH_STABLE = EXPERIMENTS["a2c-cheetah-stable"]
 
 def stable_ablation_configs() -> list[Config]:
     """``a2c-cheetah-stable-ablation-<change>``: the stable A2C half-cheetah minus one thing."""
-    return [derive(A2C_CHEETAH_STABLE,
-        name=f"a2c-cheetah-stable-ablation-{key}", **changes,
-        description="The stable A2C half-cheetah with one thing undone: "
-                    + ", ".join(f"{k}={v}" for k, v in changes.items()) + ".")
-        for key, changes in STABLE_ABLATION_CHANGES.items()]
+    return _ablations(A2C_CHEETAH_STABLE, "a2c-cheetah-stable-ablation", STABLE_ABLATION_CHANGES,
+                      "The stable A2C half-cheetah ", undone="thing")
 
 
 for _config in stable_ablation_configs():
