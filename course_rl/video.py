@@ -267,6 +267,45 @@ def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int 
     return np.stack(frames).astype(np.uint8), spec.score(reward_sum, steps)
 
 
+def record_pixel_episode(policy, seed: int = 0, max_steps: int | None = None):
+    """Play one episode of a pixel-task run's policy and keep what the agent saw: returns
+    ``(frames, codes, score)``.
+
+    ``policy`` is a run folder, a ``results.Run`` or a :class:`LoadedPolicy` of a
+    ``cheetah_pixels`` experiment; the episode is played greedily on the pixel task with that
+    run's observation settings (``latent``, ``latent_frames``). ``frames`` are the 96x96 uint8
+    frames the encoder read, ``(T, 96, 96, 3)``, and ``codes`` the newest frame's code in each
+    observation, ``(T, latent_dim)`` (decode them with ``vae.load_shipped().decode(codes)`` to
+    see what the policy's input shows), from the reset to the last step.
+
+    Taught in notebooks/06_vision.ipynb.
+    """
+    policy = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
+    config = policy.config
+    if not tasks.TASKS[config.task].latent_codes:
+        raise ValueError(f"record_pixel_episode plays a pixel task's policy; {config.name!r} "
+                         f"acts on {config.task!r} (use record_episode)")
+    if max_steps is not None and not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
+        raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
+    spec = tasks.TASKS[config.task]
+    env = tasks.make(config.task, seed=seed, **tasks.observation_options(config))
+    try:
+        obs, _ = env.reset(seed=seed)
+        frames, codes = [env.render()], [env.codes[-1].copy()]
+        reward_sum, steps, done = 0.0, 0, False
+        limit = max_steps if max_steps is not None else spec.max_episode_steps
+        while not done and steps < limit:
+            obs, reward, terminated, truncated, _ = env.step(policy(obs))
+            reward_sum += float(reward)
+            steps += 1
+            done = terminated or truncated
+            frames.append(env.render())
+            codes.append(env.codes[-1].copy())
+    finally:
+        env.close()
+    return np.stack(frames).astype(np.uint8), np.stack(codes), spec.score(reward_sum, steps)
+
+
 # ---- embedding ---------------------------------------------------------------------------------
 
 def _even(frames: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_rl import cheetah_frames, pixels, tasks, training
+from course_rl import cheetah_frames, pixels, tasks, training, video
 from course_rl.agent import Agent
 from course_rl.bullet_envs import HalfCheetahBulletEnv
 from course_rl.config import EXPERIMENTS
@@ -306,3 +306,28 @@ def test_the_stable_pixel_experiment_trains_on_stacked_codes():
     assert str(run.arrays["task_version"]).endswith("+latent:mean+frames:3")
     assert run.arrays["training_episode_returns"].shape == (2, 2)
     assert run.best_policy[0].shape[0] == 24
+
+
+def test_a_pixel_policys_episode_keeps_the_frames_and_codes_it_acted_on():
+    """video.record_pixel_episode: the frames are the episode's, each code is the encoder's mean
+    of its frame, and the score is what a fresh environment pays for the same greedy policy."""
+    config = EXPERIMENTS["a2c-cheetah-pixels-stable"].replace(
+        episodes=2, actor_count=2, eval_every=2, eval_episodes=1)
+    run = training.train(config, seed=1, progress=False)
+    act = video.load_policy(run)
+    frames, codes, score = video.record_pixel_episode(act, seed=4, max_steps=12)
+    assert frames.shape == (13, 96, 96, 3) and frames.dtype == np.uint8 and codes.shape == (13, 8)
+    env = tasks.make("cheetah_pixels", latent="mean", latent_frames=3)
+    obs, _ = env.reset(seed=4)
+    np.testing.assert_array_equal(frames[0], env.render())
+    np.testing.assert_allclose(codes, codes_of(env, frames), atol=1e-5)
+    total = 0.0
+    for t in range(12):
+        obs, reward, *_ = env.step(act(obs))
+        total += reward
+        np.testing.assert_array_equal(frames[t + 1], env.render())
+    env.close()
+    assert score == pytest.approx(total, abs=1e-9)
+    with pytest.raises(ValueError, match="'a2c-cheetah' acts on 'cheetah'"):
+        video.record_pixel_episode(video.LoadedPolicy(
+            EXPERIMENTS["a2c-cheetah"], act.network, (17,), (6,)), seed=0)
