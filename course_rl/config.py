@@ -729,3 +729,11 @@ A2C_CHEETAH_PIXELS_STABLE = register(derive(
     description="The stable A2C on the half-cheetah from pixels: the observation is the VAE's "
                 "mean codes of the last three 96x96 frames (newest last), so that it carries "
                 "the body's speed as well as its posture."))
+
+# Does the pixel agent need the speed its stacked codes carry? The same experiment with the
+# current frame's mean code alone (8 numbers, no velocity), everything else unchanged.
+A2C_CHEETAH_PIXELS_STABLE_ONE_FRAME = register(derive(
+    A2C_CHEETAH_PIXELS_STABLE, name="a2c-cheetah-pixels-stable-ablation-one-frame",
+    latent_frames=1,
+    description="The stable A2C on the half-cheetah from pixels with the newest frame's mean code "
+                "alone (latent_frames=1): posture without speed."))
