@@ -20,6 +20,10 @@ Controls wrap to the output's width (a 1024-px window with the file browser open
 
 Set the environment variable ``COURSE_RL_FAST=1`` to make runs tiny (see ``fast_mode``).
 
+Imported in a notebook kernel, this module shows warnings in one line, ``Kind: message``,
+without the file they were raised in (``one_line_warning``): a notebook's stored outputs would
+otherwise carry a temporary cell file's or the package's install path.
+
 Taught in notebooks/02_policy_distribution.ipynb, 03_reinforce.ipynb, 04_a2c.ipynb.
 """
 
@@ -47,6 +51,27 @@ from . import plots, results
 from . import policy as mix
 
 FAST_ENV = "COURSE_RL_FAST"
+
+
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a warning as ``Kind: message`` on one line, without where it was raised (a
+    ``warnings.showwarning``, installed when this module is imported in a notebook kernel)."""
+    import sys
+
+    text = " ".join(str(message).split())
+    print(f"{category.__name__}: {text}", file=file if file is not None else sys.stderr)
+
+
+def _in_notebook_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return type(get_ipython()).__name__ == "ZMQInteractiveShell"
+
+
+if _in_notebook_kernel():
+    warnings.showwarning = one_line_warning
 
 
 def fast_mode() -> bool:

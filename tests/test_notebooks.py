@@ -34,6 +34,21 @@ def test_stored_outputs_are_a_clean_run_in_order(path):
     assert path.stat().st_size < 3_000_000, f"{path.name} is {path.stat().st_size / 1e6:.1f} MB"
 
 
+MACHINE_PATH = re.compile(r"(/tmp/ipykernel|/home/\w|/work/|/Users/\w|[A-Z]:\\\\Users|site-packages/)")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_name_no_machine_path(path):
+    """Warnings in a kernel print one line without their file (course_rl.widgets), so no stored
+    output names a temporary cell file, a home folder or where the package is installed."""
+    for i, c in enumerate(cells(path)):
+        for out in c.get("outputs", []):
+            text = "".join(out.get("text", [])) + "".join(out.get("data", {}).get("text/plain", []))
+            found = MACHINE_PATH.search(text)
+            assert not found, f"{path.name} cell {i}: a stored output names a machine path: " \
+                              f"...{text[max(0, found.start() - 60):found.end() + 60]}..."
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_badge_and_colab_setup_cell(path):
     first = "".join(cells(path)[0]["source"])

@@ -537,3 +537,16 @@ def test_live_run_panel_diagnostics_toggle(monkeypatch):
                                   run["approx_kl"])
     panel.run()  # the next run's board has them from the start
     assert panel.board.diagnostic_axes is not None and panel.board.config.name == "tiny-live"
+
+
+def test_a_warning_in_a_notebook_is_one_line_without_its_file(capsys):
+    import warnings
+
+    from course_rl.results import SkippedRunWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = widgets.one_line_warning
+        warnings.warn("a2c-cheetah (pybullet): left out 2 run(s)\n   of another task version",
+                      SkippedRunWarning)
+    err = capsys.readouterr().err
+    assert err == "SkippedRunWarning: a2c-cheetah (pybullet): left out 2 run(s) of another task version\n"
