@@ -191,6 +191,15 @@ def _as_policy(policy):
 
 # ---- playing an episode --------------------------------------------------------------------------
 
+def _check_can_draw(backend: str) -> None:
+    """MuJoCo draws its frames with OpenGL: without a display and without ``MUJOCO_GL`` set,
+    it would crash the process (a segmentation fault), so refuse in one line instead."""
+    if backend == "mujoco" and not os.environ.get("MUJOCO_GL") and not os.environ.get("DISPLAY"):
+        raise RuntimeError("MuJoCo draws frames with OpenGL and this machine has no display: set "
+                           "MUJOCO_GL=egl (with a GPU driver) or MUJOCO_GL=osmesa (with OSMesa "
+                           "installed) before Python starts, or record on backend='pybullet'")
+
+
 def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int = 0,
                    max_steps: int | None = None, width: int = 240, height: int = 160,
                    every: int = 1, persistence: float = 0.931):
@@ -234,6 +243,7 @@ def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int 
     if task not in tasks.TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {sorted(tasks.TASKS)}")
     spec = tasks.TASKS[task]
+    _check_can_draw(backend)
     policy = _as_policy(policy)
     env = tasks.make(task, backend=backend, seed=seed, render_mode="rgb_array",
                      width=width, height=height)

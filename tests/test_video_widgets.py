@@ -550,3 +550,11 @@ def test_a_warning_in_a_notebook_is_one_line_without_its_file(capsys):
                       SkippedRunWarning)
     err = capsys.readouterr().err
     assert err == "SkippedRunWarning: a2c-cheetah (pybullet): left out 2 run(s) of another task version\n"
+
+
+def test_recording_mujoco_without_a_display_is_refused_in_one_line(monkeypatch):
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(RuntimeError, match="MuJoCo draws frames with OpenGL") as err:
+        video.record_episode("cheetah", None, backend="mujoco", max_steps=2)
+    assert "\n" not in str(err.value)
