@@ -191,13 +191,37 @@ def _as_policy(policy):
 
 # ---- playing an episode --------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)
+def _mujoco_gl_works(gl: str) -> bool:
+    """Whether MuJoCo can draw a half-cheetah frame with ``MUJOCO_GL=gl`` beside TensorFlow,
+    tried in a child process: where it cannot, the process that tries crashes. (Measured on a
+    machine without a GPU: EGL draws alone, and crashes once TensorFlow is loaded.)"""
+    import subprocess
+    import sys
+
+    probe = ("import tensorflow, gymnasium; env = gymnasium.make('HalfCheetah-v5', "
+             "render_mode='rgb_array', width=8, height=8); env.reset(seed=0); env.render()")
+    try:
+        done = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "MUJOCO_GL": gl},
+                              capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 def _check_can_draw(backend: str) -> None:
-    """MuJoCo draws its frames with OpenGL: without a display and without ``MUJOCO_GL`` set,
-    it would crash the process (a segmentation fault), so refuse in one line instead."""
-    if backend == "mujoco" and not os.environ.get("MUJOCO_GL") and not os.environ.get("DISPLAY"):
-        raise RuntimeError("MuJoCo draws frames with OpenGL and this machine has no display: set "
-                           "MUJOCO_GL=egl (with a GPU driver) or MUJOCO_GL=osmesa (with OSMesa "
-                           "installed) before Python starts, or record on backend='pybullet'")
+    """MuJoCo draws its frames with OpenGL; where it cannot open a context (no display, no GPU
+    or OSMesa driver) it would crash the process, so refuse in one line instead."""
+    if backend != "mujoco":
+        return
+    tasks._mujoco_headless_default("rgb_array")  # (EGL when there is no display and no choice)
+    gl = os.environ.get("MUJOCO_GL", "glfw")
+    if not _mujoco_gl_works(gl):
+        raise RuntimeError(f"MuJoCo cannot draw frames here: with MUJOCO_GL={gl} a test frame "
+                           f"crashed (no display, no GPU or OSMesa driver, or EGL beside "
+                           f"TensorFlow without a GPU); set "
+                           f"MUJOCO_GL to one that works before Python starts, or record on "
+                           f"backend='pybullet'")
 
 
 def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int = 0,
