@@ -474,6 +474,15 @@ IMPROVED = (REINFORCE_CARTPOLE_IMPROVED, A2C_CARTPOLE_IMPROVED, REINFORCE_CHEETA
 #   times the data into each step. Pilot, seed 0: greedy -7, 47, 357, 920, 1013, 1203, 1219,
 #   1251, 1241, 1317, 1308 (rising at 9 of 10 evaluations; 9 min). The one-episode runs ship as
 #   reinforce-cheetah-stable-ablation-one-episode (chapter 5 reads their diagnostics).
+# * On pybullet (task v3) the stable A2C cheetah holds what it learns but ends near 600-750 (seeds
+#   0 and 1: 596 and 748, final = best), against ~2100 on MuJoCo, with diagnostics of the same
+#   shape as MuJoCo's. Pilots of seed 0 on pybullet, greedy at episodes 250/500/1000 and final:
+#   stable 9/11/73, 596; no KL limit (the ablation, shipped) 184/450/512, 637; no persistence
+#   (shipped) 12/15/13, 43; scale_rewards=True (`course-rl train a2c-cheetah-stable --set
+#   scale_rewards=true`) 4/14/380, 754; spreads capped at 0.5 instead of 1/action_dim (a pilot-only
+#   edit of policy.mixture_params and policy._tf_params) 17/489/673, 740. Faster learning reaches
+#   the same plateau sooner (a low, crouching gait); the held noise is what finds a gait at all.
+#   The >= 1500 goal was set from SB3 PPO on task v1 (bouncing feet); not reached on v3.
 _STABLE = dict(target_kl=0.02, lr_anneal=True)
 _STABLE_WHAT = (" Then: each cycle's epochs stop once the policy's approximate KL from the one "
                 "that collected the samples exceeds 0.02, and both learning rates fall linearly "
