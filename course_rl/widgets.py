@@ -41,6 +41,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np

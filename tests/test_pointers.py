@@ -59,8 +59,6 @@ def test_pointers_are_found():
 
 AWAITING = {  # pointers that wait for a chapter to be written, with the reason (strict: the test
               # fails once the chapter mentions the object, so the entry is then removed)
-    ("cheetah_frames", "cheetah_frames", "06_vision.ipynb"):
-        "chapter 6's section on the faster pixel pipeline is written with issue 22's runs",
 }
 
 
