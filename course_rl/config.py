@@ -482,7 +482,8 @@ IMPROVED = (REINFORCE_CARTPOLE_IMPROVED, A2C_CARTPOLE_IMPROVED, REINFORCE_CHEETA
 #   scale_rewards=true`) 4/14/380, 754; spreads capped at 0.5 instead of 1/action_dim (a pilot-only
 #   edit of policy.mixture_params and policy._tf_params) 17/489/673, 740. Faster learning reaches
 #   the same plateau sooner (a low, crouching gait); the held noise is what finds a gait at all.
-#   The >= 1500 goal was set from SB3 PPO on task v1 (bouncing feet); not reached on v3.
+#   SB3 PPO with its defaults reaches 1202 on task v3 (scripts/ppo_baseline.py, seed 0; 1240-1276
+#   on v1): the plateau is the course agents', not the task's, and the >= 1500 goal is not met here.
 _STABLE = dict(target_kl=0.02, lr_anneal=True)
 _STABLE_WHAT = (" Then: each cycle's epochs stop once the policy's approximate KL from the one "
                 "that collected the samples exceeds 0.02, and both learning rates fall linearly "
