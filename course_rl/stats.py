@@ -268,11 +268,11 @@ def _original_of(name: str, backend: str) -> str | None:
     ran on pybullet only; returns differ between engines) and for the pixel experiments (the
     original's two pixel runs were interrupted, ran episodes of up to 1000 steps and were
     evaluated every 50 episodes: notebooks/06_vision.ipynb compares them with care)."""
-    if backend != "pybullet" or name.endswith("-pixels"):
+    if backend != "pybullet":
         return None
     for suffix in VARIANT_SUFFIXES:
         name = name.removesuffix(suffix)
-    return name
+    return None if name.endswith("-pixels") else name
 
 
 def summary_rows(root, experiments, backend: str = "pybullet") -> list[SummaryRow]:
@@ -320,11 +320,17 @@ def summary_rows(root, experiments, backend: str = "pybullet") -> list[SummaryRo
     return rows
 
 
+def _mean_text(mean: float) -> str:
+    """A mean as the table prints it: one decimal below 100 in size, none from 100 on (the
+    interval beside it has none), so that the table fits 120 columns."""
+    return f"{mean:.0f}" if abs(mean) >= 100 else f"{mean:.1f}"
+
+
 def _cell(d: Description) -> str:
     """``mean [low, high]`` of a description (the mean alone for a single run)."""
     if d.n < 2:
-        return f"{d.mean:.1f}"
-    return f"{d.mean:.1f} [{d.ci_low:.0f}, {d.ci_high:.0f}]"
+        return _mean_text(d.mean)
+    return f"{_mean_text(d.mean)} [{d.ci_low:.0f}, {d.ci_high:.0f}]"
 
 
 def _version_number(task_version: str) -> str:
@@ -381,7 +387,7 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
     older = sorted({_current(r) for r in ours if r.older_task})
     if older:
         notes.append("task* = runs of an older task version than today's (" + ", ".join(older) + ").")
-    if any(r.experiment.endswith("-pixels") for r in ours):
+    if any("-pixels" in r.experiment for r in ours):
         notes.append("The pixel experiments are not compared with the original's (see chapter 6).")
     lines.append("")
     for note in notes:

@@ -71,7 +71,7 @@ def test_summary_prints_best_final_and_last_quarter_beside_the_original():
             break
         original[line.split()[0]] = re.split(r"\s{2,}", line.strip())
     # the original study's printed result (814.14 +/- 226.46 over 20 runs) is its row's best
-    assert original["reinforce-cartpole"][1:3] == ["20", "814.1 [705, 923]"]
+    assert original["reinforce-cartpole"][1:3] == ["20", "814 [705, 923]"]
     assert set(original) == {"reinforce-cartpole", "a2c-cartpole", "reinforce-cheetah", "a2c-cheetah"}
     # every experiment of ours has the three scores, each with an interval (a single run, as
     # while a re-run lands seed by seed, has none)

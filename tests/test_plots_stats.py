@@ -222,6 +222,12 @@ def test_summary_table_does_not_compare_pixel_runs_with_the_original(tmp_path):
     assert "the original study (" not in table and "a2c-cheetah " not in table
     assert "pixel experiments are not compared with the original's (see chapter 6)" in " ".join(table.split())
     assert [r.original for r in stats.summary_rows(tmp_path, ["a2c-cheetah-pixels"])] == [None]
+    # nor its variants: the stable pixel experiment is not set beside the original's pixel runs
+    for seed in (0, 1):
+        fake_run(tmp_path, "a2c-cheetah-pixels-stable", 10, seed)
+    rows = stats.summary_rows(tmp_path, ["a2c-cheetah-pixels-stable"])
+    assert [(r.experiment, r.original) for r in rows] == [("a2c-cheetah-pixels-stable", None)]
+    assert "the original study (" not in stats.summary_table(tmp_path, ["a2c-cheetah-pixels-stable"])
 
 
 def test_statistics_refuse_runs_of_different_task_versions(tmp_path, monkeypatch):
@@ -282,12 +288,14 @@ def test_final_and_last_quarter_of_fake_runs_match_numpy(tmp_path):
     for d, values in ((row.best, [m.max() for m in means]), (row.final, final),
                       (row.last_quarter, late)):
         np.testing.assert_allclose([d.mean, d.ci_low, d.ci_high], t_interval(values), rtol=1e-12)
-    # the printed table: the same numbers, one decimal for the mean and none for the interval
+    # the printed table: the same numbers, the mean with one decimal below 100 (none from 100 on)
+    # and the interval without decimals
     line = next(x for x in stats.summary_table(tmp_path, ["a2c-cartpole"]).splitlines()
                 if x.startswith("a2c-cartpole "))
     for values in ([m.max() for m in means], final, late):
         mean, low, high = t_interval(values)
-        assert f"{mean:.1f} [{low:.0f}, {high:.0f}]" in line
+        shown = f"{mean:.0f}" if abs(mean) >= 100 else f"{mean:.1f}"
+        assert f"{shown} [{low:.0f}, {high:.0f}]" in line
 
 
 def test_last_quarter_of_a_run_evaluated_rarely_and_of_an_interrupted_one():
