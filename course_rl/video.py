@@ -25,7 +25,6 @@ import base64
 import functools
 import html
 import io
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -224,6 +223,11 @@ def _check_can_draw(backend: str) -> None:
                            f"backend='pybullet'")
 
 
+def _check_max_steps(max_steps) -> None:
+    if max_steps is not None and not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
+        raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
+
+
 def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int = 0,
                    max_steps: int | None = None, width: int = 240, height: int = 160,
                    every: int = 1, persistence: float = 0.931):
@@ -262,8 +266,7 @@ def record_episode(task: str, policy=None, backend: str = "pybullet", seed: int 
     """
     if not (isinstance(every, (int, np.integer)) and every >= 1):
         raise ValueError(f"every must be an integer >= 1, got {every!r}")
-    if max_steps is not None and not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
-        raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
+    _check_max_steps(max_steps)
     if task not in tasks.TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {sorted(tasks.TASKS)}")
     spec = tasks.TASKS[task]
@@ -319,8 +322,7 @@ def record_pixel_episode(policy, seed: int = 0, max_steps: int | None = None):
     if not tasks.TASKS[config.task].latent_codes:
         raise ValueError(f"record_pixel_episode plays a pixel task's policy; {config.name!r} "
                          f"acts on {config.task!r} (use record_episode)")
-    if max_steps is not None and not (isinstance(max_steps, (int, np.integer)) and max_steps >= 1):
-        raise ValueError(f"max_steps must be None or an integer >= 1, got {max_steps!r}")
+    _check_max_steps(max_steps)
     spec = tasks.TASKS[config.task]
     env = tasks.make(config.task, seed=seed, **tasks.observation_options(config))
     try:

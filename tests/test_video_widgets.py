@@ -563,3 +563,9 @@ def test_recording_mujoco_where_it_cannot_draw_is_refused_in_one_line(monkeypatc
     assert "\n" not in str(err.value)
     monkeypatch.setattr(video, "_mujoco_gl_works", lambda gl: True)  # and where it can, no refusal
     video._check_can_draw("mujoco")
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "10"])
+def test_a_bad_episode_length_is_refused_in_one_line(bad):
+    with pytest.raises(ValueError, match=rf"max_steps must be None or an integer >= 1, got {bad!r}"):
+        video.record_episode("cartpole", None, max_steps=bad)
