@@ -32,7 +32,8 @@ SMOKE = {  # script: (arguments, a word of its output)
     "scripts/velocity_readout.py": (["--episodes", "2", "--envs", "2", "--steps", "30",
                                      "--frames", "2"], "held-out R^2"),
 }
-TESTED_BELOW = ("scripts/import_original_results.py", "scripts/train_vae.py")
+TESTED_BELOW = ("scripts/import_original_results.py", "scripts/train_vae.py",
+                "scripts/before_after.py")
 SKIPPED = {
     "scripts/set_repository.py":
         "rewrites files of the repository: tests/test_repository_links.py runs it on a copy",
@@ -105,3 +106,27 @@ def test_train_vae_writes_a_loadable_vae(tmp_path):
     history = vae.load_history(tmp_path / vae.SHIPPED_HISTORY)
     assert len(history["loss"]) == 20 // 8  # full minibatches of the 20 training frames
     assert history["info"]["runs"][0]["validation_frames"] == 4
+
+
+def test_before_after_prints_the_superseded_scores_and_the_reruns():
+    import json
+    out = run_script("scripts/before_after.py")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    superseded = json.loads((ROOT / "course_rl/data/superseded/cheetah-pybullet-v1.json").read_text())
+    for name, seeds in superseded["runs"].items():  # "before" is the file's per-seed scores
+        before = next(line for line in lines if line.startswith(name) and "before v1" in line)
+        fields = before.split()
+        assert int(fields[3]) == len(seeds)
+        assert float(fields[4]) == pytest.approx(np.mean([s["best"] for s in seeds.values()]), abs=0.06)
+    # "after" is the shipped v3 runs, read here with np.load (the improved ones re-ran as -stable)
+    for name in ("a2c-cheetah", "a2c-cheetah-stable"):
+        folders = sorted((ROOT / "course_rl/data/results" / name / "pybullet").glob("seed-*"))
+        traces = [np.load(f / "trace.npz") for f in folders]
+        best = [t["best_eval_return"] for t in traces  # v1 traces may predate the field
+                if "task_version" in t.files and str(t["task_version"]).endswith("/v3")]
+        after = next(line for line in lines if line.startswith(name + " ") and "after v3" in line)
+        assert int(after.split()[3]) == len(best)
+        assert float(after.split()[4]) == pytest.approx(np.mean(best), abs=0.06)
+    bad = run_script("scripts/before_after.py", "--superseded", "nope")
+    assert bad.returncode == 2 and "'nope'" in bad.stderr and "cheetah-pybullet-v1" in bad.stderr
