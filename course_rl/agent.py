@@ -104,7 +104,7 @@ def clipped_objective(log_p, old_log_p, advantages, clip_ratio: float):
 
 
 def entropy_bonus(outputs, action_dim: int, std_floor: float, edge_penalty: bool = False,
-                  squash: bool = False):
+                  squash: bool = False, spread_cap: float | None = None):
     """The entropy bonus ``sum H_bound(s) - sum_k w_k mu_k^4`` of a minibatch, before its weight.
 
     ``H_bound`` is the mixture's entropy upper bound (``policy.entropy_upper_bound``); with
@@ -112,7 +112,7 @@ def entropy_bonus(outputs, action_dim: int, std_floor: float, edge_penalty: bool
     (``policy.edge_penalty``). Taught in notebooks/04_a2c.ipynb.
     """
     from .quiet_tf import tf
-    bonus = mix.entropy_upper_bound(outputs, action_dim, std_floor)
+    bonus = mix.entropy_upper_bound(outputs, action_dim, std_floor, spread_cap)
     if edge_penalty:
         bonus -= mix.edge_penalty(outputs, squash)
     return tf.reduce_sum(bonus)
@@ -407,7 +407,7 @@ class Agent:
         used = steps * cfg.minibatch_size
         after = self._policy_snapshot(x, actions)
         weights, _, stds = mix.mixture_params(before["outputs"], self.action_dim,
-                                              cfg.squash_means, cfg.std_floor)
+                                              cfg.squash_means, cfg.std_floor, cfg.spread_cap)
         return {
             "value_rmse": float(np.sqrt(total_value_loss / used)),
             "mean_objective": float(total_objective / used),
@@ -416,7 +416,7 @@ class Agent:
                                            cfg.clip_ratio or DIAGNOSTIC_CLIP),
             "explained_variance": explained_variance(targets, values_before),
             "entropy_bound": float(np.mean(mix.entropy_upper_bound(
-                before["outputs"], self.action_dim, cfg.std_floor))),
+                before["outputs"], self.action_dim, cfg.std_floor, cfg.spread_cap))),
             "mean_spread": float(np.mean(np.sum(weights * stds, axis=-1))),
             "policy_grad_norm": float(policy_norms / steps),
             "value_grad_norm": float(value_norms / steps),
@@ -435,8 +435,9 @@ class Agent:
         cfg = self.config
         out = self.policy(x, training=False)
         log_p = mix.log_prob(out, actions, self.action_dim, cfg.squash_means,
-                             cfg.log_density_floor, cfg.std_floor)
-        exact = mix.log_prob(out, actions, self.action_dim, cfg.squash_means, 0.0, cfg.std_floor)
+                             cfg.log_density_floor, cfg.std_floor, cfg.spread_cap)
+        exact = mix.log_prob(out, actions, self.action_dim, cfg.squash_means, 0.0, cfg.std_floor,
+                             cfg.spread_cap)
         return {"outputs": np.asarray(out), "log_p": np.asarray(log_p, np.float32),
                 "exact_log_p": np.asarray(exact, np.float64)}
 
@@ -477,14 +478,15 @@ class Agent:
         cfg = self.config
         out = self.policy(s, training=True)
         log_p = mix.log_prob(out, a, self.action_dim, cfg.squash_means, cfg.log_density_floor,
-                             cfg.std_floor)
+                             cfg.std_floor, cfg.spread_cap)
         if cfg.clip_ratio > 0:
             objective = clipped_objective(log_p, old_log_p, advantages, cfg.clip_ratio)
         else:
             objective = policy_gradient_objective(log_p, advantages)
         if cfg.entropy_weight > 0:
             objective += cfg.entropy_weight * entropy_bonus(out, self.action_dim, cfg.std_floor,
-                                                            cfg.edge_penalty, cfg.squash_means)
+                                                            cfg.edge_penalty, cfg.squash_means,
+                                                            cfg.spread_cap)
         return objective
 
     def _train_minibatches(self, obs, actions, targets, advantages, old_log_p):

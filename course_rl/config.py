@@ -83,6 +83,10 @@ class Config:
     std_floor: float = 1e-4
     """Smallest standard deviation of a mode, added to ``sigmoid(raw) / action_dim`` (the
     original's 1e-4), in (0, 1)."""
+    spread_cap: float | None = None
+    """Largest standard deviation of a mode (before ``std_floor``): None = ``1 / action_dim``
+    (the original's: 1 on the cart-pole, 1/6 on the half-cheetah), or a number in (0, 1] for
+    every coordinate alike, ``sigma = sigmoid(raw) * spread_cap + std_floor``."""
     squash_means: bool = False
     """Squash mode means into [-1, 1] with tanh instead of clipping them (see policy.squash_means)."""
     edge_penalty: bool = True
@@ -193,6 +197,9 @@ class Config:
             bad("log_density_floor", self.log_density_floor, "a finite number >= 0")
         if not (0.0 < self.std_floor < 1.0):
             bad("std_floor", self.std_floor, "a number in (0, 1)")
+        if self.spread_cap is not None and not (0.0 < self.spread_cap <= 1.0):
+            bad("spread_cap", self.spread_cap, "None (1 / the number of action coordinates) or a "
+                "number in (0, 1]")
         if not (self.max_grad_norm >= 0 and math.isfinite(self.max_grad_norm)):
             bad("max_grad_norm", self.max_grad_norm, "a finite number >= 0 (0 = no clipping)")
         if self.loss_reduction not in ("sum", "mean"):

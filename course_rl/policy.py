@@ -8,7 +8,9 @@ a logit (mixture weight), a raw mean and a raw spread. So its output has shape
 * means ``mu = clip(raw_mean, -1, 1)``;
 * standard deviations ``sigma = sigmoid(raw_spread) / action_dim + floor``: dividing by the
   number of action coordinates keeps the total exploration of a many-jointed body in check, and
-  the floor (the original's 1e-4, ``Config.std_floor``) keeps every mode a proper density.
+  the floor (the original's 1e-4, ``Config.std_floor``) keeps every mode a proper density. A
+  ``spread_cap`` replaces the cap ``1 / action_dim``: ``sigma = sigmoid(raw_spread) * cap + floor``
+  (``Config.spread_cap``; ``spread_scale``).
 
 Acting happens in NumPy (``MixturePolicySampler``), many actors at once; scoring and the
 entropy bonus happen in TensorFlow (``log_prob``, ``entropy_upper_bound``) inside the compiled
@@ -43,14 +45,22 @@ def squash_means(raw, squash: bool):
     return np.tanh(raw) if squash else np.clip(raw, -1.0, 1.0)
 
 
+def spread_scale(squashed, action_dim: int, spread_cap: float | None = None):
+    """A mode's standard deviation before the floor, from ``squashed = sigmoid(raw_spread)`` in
+    (0, 1): ``squashed / action_dim`` (the original's cap), or ``squashed * spread_cap`` when a
+    cap is given. NumPy and TensorFlow alike: acting and scoring read spreads through it."""
+    return squashed / action_dim if spread_cap is None else squashed * spread_cap
+
+
 def mixture_params(outputs: np.ndarray, action_dim: int | None = None, squash: bool = False,
-                   std_floor: float = STD_FLOOR):
+                   std_floor: float = STD_FLOOR, spread_cap: float | None = None):
     """Weights, means and standard deviations from raw network outputs (NumPy).
 
     ``outputs`` has shape ``batch + action_shape + (K, 3)``; each returned array has shape
     ``batch + action_shape + (K,)``. ``action_dim`` (the number of action coordinates, by
-    default the product of the action shape assuming one batch axis) scales the spread;
-    ``std_floor`` is the smallest standard deviation.
+    default the product of the action shape assuming one batch axis) caps the spread at
+    ``1 / action_dim``, unless ``spread_cap`` sets the cap; ``std_floor`` is the smallest
+    standard deviation.
     """
     outputs = np.asarray(outputs)
     if action_dim is None:
@@ -65,14 +75,14 @@ def mixture_params(outputs: np.ndarray, action_dim: int | None = None, squash: b
     # Defect 1 of the original: it sampled with sigmoid(-x) but scored with sigmoid(+x), so
     # actions were judged under another distribution than the one that drew them. Here one
     # formula serves both (this one and ``_tf_params`` below).
-    stds = expit(outputs[..., 2]) / action_dim + std_floor
+    stds = spread_scale(expit(outputs[..., 2]), action_dim, spread_cap) + std_floor
     return weights, means, stds
 
 
 def mixture_density(actions, outputs, action_dim: int | None = None, squash: bool = False,
-                    std_floor: float = STD_FLOOR) -> np.ndarray:
+                    std_floor: float = STD_FLOOR, spread_cap: float | None = None) -> np.ndarray:
     """Per-coordinate mixture density ``p(a_i)`` (NumPy, for teaching plots and tests)."""
-    weights, means, stds = mixture_params(outputs, action_dim, squash, std_floor)
+    weights, means, stds = mixture_params(outputs, action_dim, squash, std_floor, spread_cap)
     z = (np.asarray(actions)[..., None] - means) / stds
     return np.sum(weights * np.exp(-0.5 * z * z) / (stds * math.sqrt(2 * math.pi)), axis=-1)
 
@@ -95,7 +105,8 @@ class MixturePolicySampler:
 
     def __init__(self, n_actors: int, action_shape: tuple[int, ...], n_modes: int,
                  persistence: float, rng: np.random.Generator, squash: bool = False,
-                 std_floor: float = STD_FLOOR, flip_spread: bool = False):
+                 std_floor: float = STD_FLOOR, flip_spread: bool = False,
+                 spread_cap: float | None = None):
         check_persistence(persistence)
         if int(n_actors) < 1:
             raise ValueError(f"n_actors must be >= 1, got {n_actors!r}")
@@ -109,6 +120,7 @@ class MixturePolicySampler:
         self.squash = bool(squash)
         self.std_floor = float(std_floor)
         self.flip_spread = bool(flip_spread)  # the original's defect 1, for the experiment on it
+        self.spread_cap = spread_cap
         self.rng = rng
         shape = (self.n_actors,) + self.action_shape
         self.mode_noise = rng.random(shape)
@@ -117,9 +129,10 @@ class MixturePolicySampler:
 
     @classmethod
     def for_config(cls, config, n_actors: int, action_shape, rng: np.random.Generator):
-        """The sampler a ``Config`` acts with (modes, persistence, squashing, floor, defect 1)."""
+        """The sampler a ``Config`` acts with (modes, persistence, squashing, floor, defect 1, cap)."""
         return cls(n_actors, action_shape, config.n_modes, config.persistence, rng,
-                   config.squash_means, config.std_floor, config.original_spread_defect)
+                   config.squash_means, config.std_floor, config.original_spread_defect,
+                   config.spread_cap)
 
     def refresh(self, active: np.ndarray | None = None) -> None:
         """Redraw each (active) actor's noises with probability ``1 - persistence``."""
@@ -143,7 +156,8 @@ class MixturePolicySampler:
         if self.flip_spread:  # draw with sigmoid(-raw) as the original did (scored with +raw)
             outputs = np.asarray(outputs).copy()
             outputs[..., 2] *= -1
-        weights, means, stds = mixture_params(outputs, self.action_dim, self.squash, self.std_floor)
+        weights, means, stds = mixture_params(outputs, self.action_dim, self.squash, self.std_floor,
+                                              self.spread_cap)
         if self.n_modes == 1:
             mu, sigma = means[..., 0], stds[..., 0]
         else:
@@ -248,16 +262,17 @@ class PersistentRandomActor:
 # TensorFlow side: log-probability and entropy, used inside the compiled update
 # --------------------------------------------------------------------------------------------
 
-def _tf_params(outputs, action_dim: int, squash: bool = False, std_floor: float = STD_FLOOR):
+def _tf_params(outputs, action_dim: int, squash: bool = False, std_floor: float = STD_FLOOR,
+               spread_cap: float | None = None):
     from .quiet_tf import tf
     log_weights = tf.nn.log_softmax(outputs[..., 0], axis=-1)  # max-shifted internally
     means = tf.tanh(outputs[..., 1]) if squash else tf.clip_by_value(outputs[..., 1], -1.0, 1.0)
-    stds = tf.sigmoid(outputs[..., 2]) / action_dim + std_floor
+    stds = spread_scale(tf.sigmoid(outputs[..., 2]), action_dim, spread_cap) + std_floor
     return log_weights, means, stds
 
 
 def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: float = 0.0,
-             std_floor: float = STD_FLOOR):
+             std_floor: float = STD_FLOOR, spread_cap: float | None = None):
     """Log-density of ``actions`` (batch + action_shape) under the mixture, summed over coordinates.
 
     Per coordinate, ``log(p(a_i) + floor)`` computed as a log-sum-exp over the modes (and the
@@ -268,7 +283,7 @@ def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: flo
     epochs. ``floor=0`` gives the exact log-density. Returns shape ``(batch,)``.
     """
     from .quiet_tf import tf
-    log_weights, means, stds = _tf_params(outputs, action_dim, squash, std_floor)
+    log_weights, means, stds = _tf_params(outputs, action_dim, squash, std_floor, spread_cap)
     z = (tf.expand_dims(actions, -1) - means) / stds
     log_modes = -0.5 * tf.square(z) - tf.math.log(stds) - _LOG_SQRT_2PI
     per_coordinate = tf.reduce_logsumexp(log_weights + log_modes, axis=-1)
@@ -278,7 +293,8 @@ def log_prob(outputs, actions, action_dim: int, squash: bool = False, floor: flo
     return tf.reduce_sum(tf.reshape(per_coordinate, [tf.shape(per_coordinate)[0], -1]), axis=-1)
 
 
-def entropy_upper_bound(outputs, action_dim: int, std_floor: float = STD_FLOOR):
+def entropy_upper_bound(outputs, action_dim: int, std_floor: float = STD_FLOOR,
+                        spread_cap: float | None = None):
     """The original study's entropy bound, per batch row.
 
     For each coordinate, the entropy of a mixture is at most the entropy of the mode choice plus
@@ -286,7 +302,7 @@ def entropy_upper_bound(outputs, action_dim: int, std_floor: float = STD_FLOOR):
     (equality when the modes do not overlap). Summed over the independent coordinates.
     """
     from .quiet_tf import tf
-    log_weights, _, stds = _tf_params(outputs, action_dim, std_floor=std_floor)
+    log_weights, _, stds = _tf_params(outputs, action_dim, std_floor=std_floor, spread_cap=spread_cap)
     weights = tf.exp(log_weights)
     gauss = 0.5 * tf.math.log(2.0 * math.pi * math.e * tf.square(stds))
     per_coordinate = tf.reduce_sum(weights * (gauss - log_weights), axis=-1)

@@ -145,15 +145,17 @@ def test_entropy_bonus_is_the_bound_minus_the_edge_penalty(edge):
     assert ours == pytest.approx(bound - penalty, rel=1e-5)
 
 
-def _collapsed_reinforce(std_floor=1e-4):
-    """A clipped-surrogate REINFORCE whose spreads sit on the floor, as the cheetah's did."""
+def _collapsed_reinforce(std_floor=1e-4, raw_spread=-30.0, spread_cap=None):
+    """A clipped-surrogate REINFORCE whose spreads sit on the floor, as the cheetah's did (or,
+    with ``raw_spread=30``, on their cap)."""
     cfg = BANDIT.replace(n_modes=1, minibatch_size=8, gae_lambda=1.0, clip_ratio=0.2,
-                         max_grad_norm=0.5, policy_lr=3e-4, std_floor=std_floor)
+                         max_grad_norm=0.5, policy_lr=3e-4, std_floor=std_floor,
+                         spread_cap=spread_cap)
     agent = Agent(cfg, (2,), (6,), seed=0)
     last = [layer for layer in agent.policy.layers if layer.get_weights()][-1]
     kernel, bias = last.get_weights()
     bias = bias.reshape(6, 1, 3)
-    bias[..., 2] = -30.0  # sigmoid(-30) ~ 1e-13: sigma = floor
+    bias[..., 2] = raw_spread  # sigmoid(-30) ~ 1e-13: sigma = floor; sigmoid(30) = 1: the cap
     last.set_weights([kernel, bias.reshape(kernel.shape[-1:])])
     agent.fast_policy.update(agent.policy)
     return agent
@@ -207,6 +209,30 @@ def test_std_floor_bounds_the_spread_the_agent_samples_and_scores_with():
     np.testing.assert_allclose(ours, expected, rtol=1e-4)
 
 
+@pytest.mark.parametrize("spread_cap, sigma", [(None, 1 / 6), (0.7, 0.7)])
+def test_the_agent_samples_scores_and_reports_the_spread_cap(spread_cap, sigma):
+    """With the spread's raw output at +30 every sigma sits on its cap (``Config.spread_cap``,
+    by default 1 / action_dim): samples have it, log_prob scores with it, the update reports it."""
+    from scipy import stats
+    agent = _collapsed_reinforce(raw_spread=30.0, spread_cap=spread_cap)
+    x = np.zeros((1, 2), np.float32)
+    sampler = agent.make_sampler(1)
+    greedy = agent.act(x, sampler, temp=0)[0]
+    draws = []
+    for _ in range(3000):
+        sampler.refresh()
+        draws.append(agent.act(x, sampler)[0])
+    draws = np.array(draws, np.float64)
+    sigma += 1e-4  # the floor
+    assert np.std(draws - greedy, axis=0) == pytest.approx(np.full(6, sigma), rel=0.1)
+    a = np.clip(draws[:8], -1, 1).astype(np.float32)
+    exact = stats.norm.logpdf(a, greedy, sigma).sum(-1)
+    snapshot = agent._policy_snapshot(np.repeat(x, 8, 0), a)
+    np.testing.assert_allclose(snapshot["exact_log_p"], exact, rtol=1e-4)
+    episode = Trajectory(np.repeat(x, 8, 0), a, np.ones(8), False, x[0])
+    assert agent.update([episode])["mean_spread"] == pytest.approx(sigma, rel=1e-5)
+
+
 def test_gae_targets_are_monte_carlo_returns_at_lambda_one():
     """With gae_lambda = 1 the value targets are the Monte-Carlo returns, whatever the values."""
     agent = Agent(BANDIT.replace(gae_lambda=1.0, discount=0.5), (1,), (1,), seed=0)
@@ -257,7 +283,8 @@ def test_numpy_acting_matches_keras():
     ("actor_count", 0, "actor_count"), ("task", "pendulum", "pendulum"),
     ("gae_lambda", 1.5, "gae_lambda"), ("clip_ratio", -0.2, "clip_ratio"),
     ("clip_ratio", 1.0, "clip_ratio"), ("std_floor", 0.0, "std_floor"),
-    ("std_floor", 1.0, "std_floor"),
+    ("std_floor", 1.0, "std_floor"), ("spread_cap", 0.0, "spread_cap"),
+    ("spread_cap", 1.5, "spread_cap"),
 ])
 def test_bad_hyperparameters_are_refused(field, value, match):
     with pytest.raises(ValueError, match=match):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from scipy import integrate, stats
+from scipy.special import expit
 
 from course_rl import policy as mix
 
@@ -14,14 +15,15 @@ def random_outputs(rng, batch=4, action_shape=(2,), modes=3, scale=2.0):
     return rng.normal(0.0, scale, size=(batch,) + action_shape + (modes, 3)).astype(np.float32)
 
 
-def scipy_log_density(actions, outputs, action_dim):
+def scipy_log_density(actions, outputs, action_dim, spread_cap=None):
     """Reference: the mixture density written directly with scipy.stats.norm."""
     out = np.asarray(outputs, np.float64)
     logits = out[..., 0]
     w = np.exp(logits - logits.max(-1, keepdims=True))
     w /= w.sum(-1, keepdims=True)
     mu = np.clip(out[..., 1], -1, 1)
-    sd = 1 / (1 + np.exp(-out[..., 2])) / action_dim + 1e-4
+    cap = 1 / action_dim if spread_cap is None else spread_cap
+    sd = 1 / (1 + np.exp(-out[..., 2])) * cap + 1e-4
     dens = (w * stats.norm.pdf(np.asarray(actions, np.float64)[..., None], mu, sd)).sum(-1)
     return np.log(dens).reshape(len(out), -1).sum(-1)
 
@@ -44,6 +46,34 @@ def test_log_prob_matches_scipy():
     np.testing.assert_allclose(ours, scipy_log_density(actions, out, 3), rtol=1e-4, atol=1e-3)
     dens = mix.mixture_density(actions, out, 3)
     np.testing.assert_allclose(np.log(dens).sum(-1), scipy_log_density(actions, out, 3), rtol=1e-6)
+
+
+def test_a_spread_cap_replaces_one_over_action_dim_for_acting_and_scoring():
+    """Config.spread_cap: sigma = sigmoid(raw) * cap + floor, on both sides of the policy."""
+    rng = np.random.default_rng(11)
+    out = random_outputs(rng, batch=16, action_shape=(6,), modes=3, scale=1.0)
+    actions = rng.uniform(-1, 1, size=(16, 6)).astype(np.float32)
+    raw = out[..., 2].astype(np.float64)
+    _, _, sd = mix.mixture_params(out, 6, spread_cap=0.8)
+    np.testing.assert_allclose(sd, 0.8 / (1 + np.exp(-raw)) + 1e-4, rtol=1e-6)
+    _, _, default = mix.mixture_params(out, 6)  # no cap: the original's 1 / action_dim, bit for bit
+    np.testing.assert_array_equal(default, expit(out[..., 2]) / 6 + mix.STD_FLOOR)
+    ours = mix.log_prob(tf.constant(out), tf.constant(actions), 6, spread_cap=0.8).numpy()
+    np.testing.assert_allclose(ours, scipy_log_density(actions, out, 6, 0.8), rtol=1e-4, atol=1e-3)
+    assert not np.allclose(ours, scipy_log_density(actions, out, 6))
+    one = random_outputs(rng, batch=3, action_shape=(6,), modes=1)
+    _, _, sd1 = mix.mixture_params(one, 6, spread_cap=0.8)
+    exact = (0.5 * np.log(2 * np.pi * np.e * sd1[..., 0] ** 2)).sum(-1)
+    np.testing.assert_allclose(mix.entropy_upper_bound(tf.constant(one), 6, spread_cap=0.8).numpy(),
+                               exact, rtol=1e-5)
+    # the sampler draws with the capped spread (Kolmogorov-Smirnov against the scored normal)
+    single = np.array([[[[0.0, 0.1, 0.5]]] * 6]).reshape(1, 6, 1, 3)
+    sampler = mix.MixturePolicySampler(20_000, (6,), 1, 0.0, rng, spread_cap=0.8)
+    sampler.refresh()
+    samples = sampler.select(np.repeat(single, 20_000, axis=0))[:, 0].astype(np.float64)
+    capped = 0.8 / (1 + np.exp(-0.5)) + mix.STD_FLOOR
+    assert stats.kstest(samples, stats.norm(0.1, capped).cdf).pvalue > 1e-3
+    assert stats.kstest(samples, stats.norm(0.1, capped / 4.8).cdf).pvalue < 1e-6
 
 
 def test_log_prob_finite_for_extreme_outputs():
