@@ -258,8 +258,9 @@ def _scores(runs) -> tuple[np.ndarray, Description, Description, Description]:
             describe(last_quarter_returns(runs)))
 
 
-VARIANT_SUFFIXES = ("-improved", "-stable", "-defect1")
-"""An experiment named ``<original>`` plus one of these is compared with the original's runs."""
+VARIANT_SUFFIXES = ("-wide", "-improved", "-stable", "-defect1")
+"""An experiment named ``<original>`` plus one or more of these (``a2c-cheetah-stable-wide``) is
+compared with the original's runs."""
 
 
 def _original_of(name: str, backend: str) -> str | None:

@@ -277,3 +277,15 @@ def test_stable_variants_are_the_improved_configs_plus_a_kl_limit_and_annealing(
         assert stable.actor_count == (5 if improved.actor_count == 1 else improved.actor_count)
         assert stable.episodes == improved.episodes
     assert all(c.target_kl is None for c in configs.ORIGINAL + configs.IMPROVED)
+
+
+def test_the_wide_variant_is_the_stable_cheetah_with_white_noise_of_spread_up_to_one():
+    """a2c-cheetah-stable-wide changes exploration only, and is compared with the original study's
+    a2c-cheetah (its name carries two variant suffixes)."""
+    from course_rl import config as configs, stats
+    wide, stable = configs.get("a2c-cheetah-stable-wide"), configs.get("a2c-cheetah-stable")
+    assert configs.differences(wide, stable) == {"persistence": (0.931, 0.0),
+                                                 "spread_cap": (None, 1.0)}
+    assert configs.parent(wide.name) is stable
+    assert stats._original_of(wide.name, "pybullet") == "a2c-cheetah"
+    assert stats._original_of(wide.name, "mujoco") is None
