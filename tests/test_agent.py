@@ -187,19 +187,24 @@ def test_non_finite_weights_stop_training_with_a_clear_error():
         agent.update(one_step_episodes(obs, np.zeros((4, 1), np.float32), np.zeros(4)))
 
 
+def _greedy_and_draws(agent, x, n=3000):
+    """The agent's greedy action in state ``x`` (one row) and ``n`` actions it samples there."""
+    sampler = agent.make_sampler(1)
+    greedy = agent.act(x, sampler, temp=0)[0]
+    draws = []
+    for _ in range(n):
+        sampler.refresh()
+        draws.append(agent.act(x, sampler)[0])
+    return greedy, np.array(draws, np.float64)
+
+
 def test_std_floor_bounds_the_spread_the_agent_samples_and_scores_with():
     """With the spread's raw output at -30 every sigma equals the floor: samples around the
     greedy action have that standard deviation, and log_prob scores them with it."""
     from scipy import stats
     agent = _collapsed_reinforce(std_floor=0.02)
     x = np.zeros((1, 2), np.float32)
-    sampler = agent.make_sampler(1)
-    greedy = agent.act(x, sampler, temp=0)[0]
-    draws = []
-    for _ in range(3000):
-        sampler.refresh()
-        draws.append(agent.act(x, sampler)[0])
-    draws = np.array(draws, np.float64)
+    greedy, draws = _greedy_and_draws(agent, x)
     assert np.std(draws - greedy, axis=0) == pytest.approx(np.full(6, 0.02), rel=0.1)
     a = draws[:5].astype(np.float32)
     expected = stats.norm.logpdf(a, greedy, 0.02).sum(-1)
@@ -216,13 +221,7 @@ def test_the_agent_samples_scores_and_reports_the_spread_cap(spread_cap, sigma):
     from scipy import stats
     agent = _collapsed_reinforce(raw_spread=30.0, spread_cap=spread_cap)
     x = np.zeros((1, 2), np.float32)
-    sampler = agent.make_sampler(1)
-    greedy = agent.act(x, sampler, temp=0)[0]
-    draws = []
-    for _ in range(3000):
-        sampler.refresh()
-        draws.append(agent.act(x, sampler)[0])
-    draws = np.array(draws, np.float64)
+    greedy, draws = _greedy_and_draws(agent, x)
     sigma += 1e-4  # the floor
     assert np.std(draws - greedy, axis=0) == pytest.approx(np.full(6, sigma), rel=0.1)
     a = np.clip(draws[:8], -1, 1).astype(np.float32)
