@@ -381,8 +381,8 @@ def summary_table(root, experiments, backend: str = "pybullet") -> str:
              f"evaluations. Shown: the mean over runs [95% CI]. Backend {backend}."]
     if originals:
         notes.append("p = Welch's test of best against the original study's runs of the "
-                     "experiment (of an -improved, -stable or -defect1 variant: of the one it "
-                     "changes).")
+                     "experiment (of a variant, e.g. -improved, -stable, -stable-wide or -defect1: of "
+                     "the original it changes).")
     elif backend != "pybullet":
         notes.append(f"p = Welch's test of best against the original study: none on {backend}.")
     older = sorted({_current(r) for r in ours if r.older_task})
