@@ -717,6 +717,7 @@ for _config in stable_ablation_configs():
 #             cap 1 (persistence 0.931)                     17 / 275 / 584      756
 #             cap 1, persistence 0: wide white noise        244 / 758 / 859     1162
 #             the same without the entropy bonus            81 / 440 / 649      854
+#             the same with 20 epochs instead of 10         411 / 743 / 813     1162
 #   MuJoCo    stable                                        158 / 457 / 1165    2034
 #             cap 1, persistence 0                          524 / 792 / 1667    2276
 # Neither change alone leaves the plateau; together they do, on both engines. White noise of a
