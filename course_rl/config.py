@@ -81,8 +81,8 @@ class Config:
     """Put the original's defect 1 back, for the experiment on it only: draw actions with the
     spread ``sigmoid(-raw)`` while scoring them with ``sigmoid(+raw)``."""
     std_floor: float = 1e-4
-    """Smallest standard deviation of a mode, added to ``sigmoid(raw) / action_dim`` (the
-    original's 1e-4), in (0, 1)."""
+    """Smallest standard deviation of a mode, added to ``sigmoid(raw) / action_dim`` (or to
+    ``sigmoid(raw) * spread_cap``; the original's 1e-4), in (0, 1)."""
     spread_cap: float | None = None
     """Largest standard deviation of a mode (before ``std_floor``): None = ``1 / action_dim``
     (the original's: 1 on the cart-pole, 1/6 on the half-cheetah), or a number in (0, 1] for
