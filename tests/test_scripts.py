@@ -115,7 +115,7 @@ def test_before_after_prints_the_superseded_scores_and_the_reruns():
     lines = out.stdout.splitlines()
     superseded = json.loads((ROOT / "course_rl/data/superseded/cheetah-pybullet-v1.json").read_text())
     for name, seeds in superseded["runs"].items():  # "before" is the file's per-seed scores
-        before = next(line for line in lines if line.startswith(name) and "before v1" in line)
+        before = next(line for line in lines if line.startswith(name + " ") and "before v1" in line)
         fields = before.split()
         assert int(fields[3]) == len(seeds)
         assert float(fields[4]) == pytest.approx(np.mean([s["best"] for s in seeds.values()]), abs=0.06)
