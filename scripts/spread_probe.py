@@ -33,11 +33,12 @@ def probe(agent: Agent, env, episodes: int = 20, seed: int = 1) -> dict:
         for t in range(100_000):
             out = agent.actor.outputs(obs[None])
             flipped = out * np.array([1, 1, -1 if cfg.original_spread_defect else 1])
-            scored.append(policy.mixture_params(out, 1, std_floor=cfg.std_floor)[2].item())
-            drawn.append(policy.mixture_params(flipped, 1, std_floor=cfg.std_floor)[2].item())
+            scored.append(policy.mixture_params(out, 1, std_floor=cfg.std_floor, spread_cap=cfg.spread_cap)[2].item())
+            drawn.append(policy.mixture_params(flipped, 1, std_floor=cfg.std_floor, spread_cap=cfg.spread_cap)[2].item())
             sampler.refresh()
             action = agent.act(obs[None], sampler)
-            flat.append(policy.mixture_density(action, out, 1, cfg.squash_means, cfg.std_floor)[0, 0]
+            flat.append(policy.mixture_density(action, out, 1, cfg.squash_means, cfg.std_floor,
+                                              cfg.spread_cap)[0, 0]
                         < cfg.log_density_floor)
             obs, _, terminated, truncated, _ = env.step(action[0])
             if terminated or truncated:
