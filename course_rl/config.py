@@ -738,6 +738,26 @@ A2C_CHEETAH_STABLE_WIDE = register(derive(
                 "each mode's spread capped at 1 instead of 1/6, and a fresh noise every step "
                 "(persistence 0)."))
 
+# Its ablation, as the stable variant's above: each undoes one thing of a2c-cheetah-stable-wide.
+# Held noise of the wide spreads is the pilot's "cap 1 (persistence 0.931)"; white noise of the
+# narrow spreads is a2c-cheetah-stable-ablation-no-persistence, not repeated here. One mode asks
+# whether the original's mixture of three Gaussians still helps once exploration is wide.
+WIDE_ABLATION_CHANGES = {
+    "held-noise": dict(persistence=A2C_CHEETAH_STABLE.persistence),
+    "one-mode": dict(n_modes=1),
+    "no-entropy-bonus": dict(entropy_weight=0.0),
+}
+
+
+def wide_ablation_configs() -> list[Config]:
+    """``a2c-cheetah-stable-wide-ablation-<change>``: the wide A2C half-cheetah minus one thing."""
+    return _ablations(A2C_CHEETAH_STABLE_WIDE, "a2c-cheetah-stable-wide-ablation",
+                      WIDE_ABLATION_CHANGES, "The wide stable A2C half-cheetah ", undone="thing")
+
+
+for _config in wide_ablation_configs():
+    register(_config)
+
 # REINFORCE's stable half-cheetah as it was first run: one episode per update (see the comment
 # above the stable configs); its collapsing and its healthy seeds are chapter 5's example of
 # reading the diagnostics.

@@ -289,3 +289,18 @@ def test_the_wide_variant_is_the_stable_cheetah_with_white_noise_of_spread_up_to
     assert configs.parent(wide.name) is stable
     assert stats._original_of(wide.name, "pybullet") == "a2c-cheetah"
     assert stats._original_of(wide.name, "mujoco") is None
+
+
+def test_the_wide_ablation_undoes_one_thing_of_the_wide_variant_each():
+    from course_rl import config as configs
+    wide = configs.get("a2c-cheetah-stable-wide")
+    expected = {"held-noise": {"persistence": (0.0, 0.931)},
+                "one-mode": {"n_modes": (3, 1)},
+                "no-entropy-bonus": {"entropy_weight": (0.05, 0.0)}}
+    ablations = {c.name: c for c in configs.wide_ablation_configs()}
+    assert set(ablations) == {f"a2c-cheetah-stable-wide-ablation-{k}" for k in expected}
+    for key, diff in expected.items():
+        config = configs.get(f"a2c-cheetah-stable-wide-ablation-{key}")
+        assert configs.differences(config, wide) == diff
+        assert configs.parent(config.name) is wide
+        assert config.algorithm == "PPO-clip"
