@@ -93,8 +93,11 @@ LATENTS = ("sample", "mean")
 MAX_LATENT_FRAMES = 100
 
 
-def check_latent(latent, latent_frames) -> None:
-    """A ValueError naming a bad ``latent`` or ``latent_frames`` and what is allowed."""
+def check_latent(latent, latent_frames, previous_action=False) -> None:
+    """A ValueError naming a bad ``latent``, ``latent_frames`` or ``previous_action`` and what
+    is allowed."""
+    if not isinstance(previous_action, (bool, np.bool_)):
+        raise ValueError(f"previous_action must be True or False, got {previous_action!r}")
     if latent not in LATENTS:
         raise ValueError(f"latent must be 'sample' or 'mean', got {latent!r}")
     if isinstance(latent_frames, bool) or not isinstance(latent_frames, (int, np.integer)) \
@@ -116,6 +119,8 @@ class LatentObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
     last (``latent_frames * 8`` numbers; 1, the study's, is the current frame's code alone).
     One code says where the body is, the difference of two says how fast it moves. A reset
     fills the history with the first frame's code, as if the cheetah had stood still before.
+    With ``previous_action`` the observation ends with the action of the step that led to the
+    frame (clipped to the action space; zeros after a reset): the push behind the motion.
 
     ``reset_frame`` and ``step_frame`` return the raw uint8 frame instead of an observation
     (and leave the history alone). :func:`course_rl.training.run_episodes` steps many such
@@ -127,37 +132,47 @@ class LatentObservation(gym.Wrapper, gym.utils.RecordConstructorArgs):
     Taught in notebooks/06_vision.ipynb.
     """
 
-    def __init__(self, env: gym.Env, encoder, latent: str = "sample", latent_frames: int = 1):
+    def __init__(self, env: gym.Env, encoder, latent: str = "sample", latent_frames: int = 1,
+                 previous_action: bool = False):
         gym.utils.RecordConstructorArgs.__init__(self, encoder=encoder, latent=latent,
-                                                 latent_frames=latent_frames)
+                                                 latent_frames=latent_frames,
+                                                 previous_action=previous_action)
         gym.Wrapper.__init__(self, env)
-        check_latent(latent, latent_frames)
+        check_latent(latent, latent_frames, previous_action)
         self.encoder = encoder
         self.latent = latent
         self.latent_frames = int(latent_frames)
+        self.previous_action = previous_action
         self.codes = np.zeros((self.latent_frames, encoder.latent_dim), np.float32)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.codes.size,), np.float32)
+        self.action = np.zeros(env.action_space.shape if previous_action else 0, np.float32)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf,
+                                                (self.codes.size + self.action.size,), np.float32)
 
     def reset_physics(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Reset the wrapped environment, render nothing; returns its info (:func:`observe`
         with ``first=True`` then starts the history)."""
+        self.action[:] = 0.0
         return self.env.reset(seed=seed, options=options)[1]
 
     def step_physics(self, action):
         """Step the wrapped environment, render nothing: ``(reward, terminated, truncated,
         info)``."""
+        if self.previous_action:
+            space = self.env.action_space
+            self.action[:] = np.clip(action, space.low, space.high)
         _, reward, terminated, truncated, info = self.env.step(action)
         return reward, terminated, truncated, info
 
     def remember(self, code: np.ndarray, first: bool) -> np.ndarray:
         """Add the newest frame's code to the history (the first code of an episode fills
-        it); returns the observation: the history, oldest code first."""
+        it); returns the observation: the history, oldest code first (then the previous
+        action, with ``previous_action``)."""
         if first:
             self.codes[:] = code
         else:
             self.codes[:-1] = self.codes[1:]
             self.codes[-1] = code
-        return self.codes.ravel().copy()
+        return np.concatenate([self.codes.ravel(), self.action])
 
     def reset_frame(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Like ``reset`` but return the rendered uint8 frame instead of the observation."""
@@ -194,7 +209,8 @@ def observe(envs, first: bool | np.ndarray = False) -> np.ndarray:
     """Render and encode the current frames of :class:`LatentObservation` environments sharing
     one encoder and latent mode (one render call, one encoder call), add each code to its
     environment's history (``first``: the first frame of an episode, for all or per
-    environment) and return the observations, ``(n, latent_frames * latent_dim)``."""
+    environment) and return the observations, ``(n, latent_frames * latent_dim)`` (plus the
+    action size with ``previous_action``)."""
     envs = list(envs)
     first = np.broadcast_to(np.asarray(first, bool), (len(envs),))
     encoder, latent = envs[0].encoder, envs[0].latent
@@ -249,7 +265,8 @@ def latent_batch(envs) -> LatentBatch | None:
         return None
     first = envs[0]
     if any(env.encoder is not first.encoder or env.latent != first.latent
-           or env.latent_frames != first.latent_frames for env in envs):
+           or env.latent_frames != first.latent_frames
+           or env.previous_action != first.previous_action for env in envs):
         return None
     return LatentBatch(envs)
 
@@ -257,7 +274,8 @@ def latent_batch(envs) -> LatentBatch | None:
 # ---- the task -------------------------------------------------------------------------------------
 
 def make_task(camera_env: Callable[..., gym.Env], vae=None, latent: str = "sample",
-              latent_frames: int = 1, **kwargs: Any) -> LatentObservation:
+              latent_frames: int = 1, previous_action: bool = False,
+              **kwargs: Any) -> LatentObservation:
     """The pixel task on the environment ``camera_env(width=, height=, **kwargs)`` builds.
 
     ``tasks.make("cheetah_pixels", vae=..., latent=..., latent_frames=...)`` calls this with a
@@ -265,17 +283,18 @@ def make_task(camera_env: Callable[..., gym.Env], vae=None, latent: str = "sampl
     shipped VAE), a weights file, a :class:`course_rl.vae.VAE` (a snapshot of its encoder is
     taken) or a :class:`course_rl.vae.FrameEncoder`. ``latent``: ``"sample"`` (the study's) or
     ``"mean"``. ``latent_frames``: how many latest frames' codes the observation stacks (1, the
-    study's). The frames are 96x96, the size the VAE reads: a ``width`` or ``height`` other
+    study's). ``previous_action``: the observation ends with the previous step's action
+    (False, the study's). The frames are 96x96, the size the VAE reads: a ``width`` or ``height`` other
     than that is refused.
     """
     height, width = FRAME_SHAPE[:2]
     if kwargs.pop("width", width) != width or kwargs.pop("height", height) != height:
         raise ValueError(f"the cheetah_pixels frames are {width}x{height}, the size its VAE "
                          f"was trained on; pass no width or height (or exactly those)")
-    check_latent(latent, latent_frames)
+    check_latent(latent, latent_frames, previous_action)
     encoder = _encoder_from(vae)
     return LatentObservation(camera_env(width=width, height=height, **kwargs), encoder, latent,
-                             latent_frames)
+                             latent_frames, previous_action)
 
 
 # ---- training frames ------------------------------------------------------------------------------

@@ -258,7 +258,7 @@ def _scores(runs) -> tuple[np.ndarray, Description, Description, Description]:
             describe(last_quarter_returns(runs)))
 
 
-VARIANT_SUFFIXES = ("-wide", "-improved", "-stable", "-defect1")
+VARIANT_SUFFIXES = ("-action", "-wide", "-improved", "-stable", "-defect1")
 """An experiment named ``<original>`` plus one or more of these (``a2c-cheetah-stable-wide``) is
 compared with the original's runs."""
 

@@ -82,8 +82,8 @@ class TaskSpec:
         score_kind: ``"length"`` (score = episode length) or ``"reward_sum"``.
         backends: the physics backends the task runs on (a subset of :data:`BACKENDS`).
         latent_codes: the observation is the VAE's codes of rendered frames (:func:`make` then
-            takes ``latent=`` and ``latent_frames=``, which a config's fields of those names
-            set: :func:`observation_options`).
+            takes ``latent=``, ``latent_frames=`` and ``previous_action=``, which a config's
+            fields of those names set: :func:`observation_options`).
 
     Chapter 1 (notebooks/01_tasks.ipynb) reads them from :data:`TASKS`.
     """
@@ -320,12 +320,14 @@ read as v1 (``results.Run.task_version``).
 """
 
 
-def version(name: str, backend: str, latent: str = "sample", latent_frames: int = 1) -> str:
+def version(name: str, backend: str, latent: str = "sample", latent_frames: int = 1,
+            previous_action: bool = False) -> str:
     """The version string a run of task ``name`` on ``backend`` records, e.g.
     ``"cheetah/pybullet/v3"``; the pixel task appends its VAE's fingerprint
     (``"cheetah_pixels/pybullet/v3+vae:0123456789abcdef"``) and, when its observation is not the
     study's single sampled code, what it is instead (``"...+vae:0123456789abcdef+latent:mean
-    +frames:3"``, without the space; pass a config's settings with
+    +frames:3"``, without the space, and ``+action`` with the previous action; pass a config's
+    settings with
     ``**observation_options(config)``), so that a checkpoint of another observation is refused."""
     if (name, backend) not in TASK_VERSIONS:
         raise ValueError(f"task {name!r} has no version on backend {backend!r}; "
@@ -333,22 +335,26 @@ def version(name: str, backend: str, latent: str = "sample", latent_frames: int 
     text = version_string(name, backend, TASK_VERSIONS[name, backend], fingerprint(name))
     if TASKS[name].latent_codes:
         from .pixels import check_latent
-        check_latent(latent, latent_frames)
+        check_latent(latent, latent_frames, previous_action)
         text += (f"+latent:{latent}" if latent != "sample" else "") \
-            + (f"+frames:{latent_frames}" if latent_frames != 1 else "")
-    elif (latent, latent_frames) != ("sample", 1):
-        raise ValueError(f"task {name!r} observes no latent codes: latent={latent!r} and "
-                         f"latent_frames={latent_frames!r} are allowed for "
+            + (f"+frames:{latent_frames}" if latent_frames != 1 else "") \
+            + ("+action" if previous_action else "")
+    elif (latent, latent_frames, previous_action) != ("sample", 1, False):
+        raise ValueError(f"task {name!r} observes no latent codes: latent={latent!r}, "
+                         f"latent_frames={latent_frames!r} and previous_action="
+                         f"{previous_action!r} are allowed for "
                          f"{sorted(n for n, t in TASKS.items() if t.latent_codes)} only")
     return text
 
 
 def observation_options(config) -> dict[str, Any]:
     """The keyword arguments of :func:`make` (and :func:`version`) that a config's observation
-    fields set: ``latent`` and ``latent_frames`` for a pixel task, none for the others."""
+    fields set: ``latent``, ``latent_frames`` and ``previous_action`` for a pixel task, none
+    for the others."""
     if not TASKS[config.task].latent_codes:
         return {}
-    return {"latent": config.latent, "latent_frames": config.latent_frames}
+    return {"latent": config.latent, "latent_frames": config.latent_frames,
+            "previous_action": config.previous_action}
 
 
 def version_string(name: str, backend: str, number: int, vae_fingerprint: str = "") -> str:
@@ -389,7 +395,8 @@ def make(name: str, backend: str = "pybullet", seed: int | None = None,
             :class:`course_rl.vae.FrameEncoder`), ``latent=`` (``"sample"``, the default
             and the study's choice, or ``"mean"``) and ``latent_frames=`` (how many latest
             frames' codes the observation stacks, newest last; 1 by default, the study's
-            choice); its frames are always 96x96 and its camera
+            choice) and ``previous_action=`` (the observation ends with the previous step's
+            action; False by default); its frames are always 96x96 and its camera
             is always on (``render()`` returns the frame the agent sees). See
             :func:`course_rl.pixels.make_task`.
 

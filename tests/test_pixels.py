@@ -331,3 +331,49 @@ def test_a_pixel_policys_episode_keeps_the_frames_and_codes_it_acted_on():
     with pytest.raises(ValueError, match="'a2c-cheetah' acts on 'cheetah'"):
         video.record_pixel_episode(video.LoadedPolicy(
             EXPERIMENTS["a2c-cheetah"], act.network, (17,), (6,)), seed=0)
+
+
+def test_the_previous_action_ends_the_observation():
+    """With previous_action the observation is the stacked codes (the same as without it) and
+    then the action of the step that led to the frame, clipped; zeros after a reset; observed
+    together (LatentBatch) or alone, the same."""
+    acting = [tasks.make("cheetah_pixels", latent="mean", latent_frames=2, previous_action=True)
+              for _ in range(2)]
+    plain = tasks.make("cheetah_pixels", latent="mean", latent_frames=2)
+    assert acting[0].observation_space.shape == (22,)
+    batch = pixels.latent_batch(acting)
+    assert batch is not None and pixels.latent_batch(acting + [plain]) is None
+    first = batch.reset([0, 1], [4, 4])
+    np.testing.assert_allclose(first[0, :16], plain.reset(seed=4)[0], atol=1e-5)
+    np.testing.assert_array_equal(first[:, 16:], 0.0)
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        action = rng.uniform(-1.5, 1.5, 6)
+        for env in acting:
+            env.step_physics(action)
+        together = batch.observe([0, 1])
+        alone = plain.step(action)[0]
+        for obs in together:
+            np.testing.assert_allclose(obs[:16], alone, atol=1e-5)
+            np.testing.assert_array_equal(obs[16:], np.clip(action, -1, 1).astype(np.float32))
+    obs, _ = acting[0].reset(seed=5)
+    np.testing.assert_array_equal(obs[16:], 0.0)
+    for env in acting + [plain]:
+        env.close()
+
+
+def test_the_previous_action_is_in_the_task_version_and_checked():
+    plain = tasks.version("cheetah_pixels", "pybullet")
+    config = EXPERIMENTS["a2c-cheetah-pixels-stable-wide-action"]
+    assert config.previous_action
+    assert tasks.version("cheetah_pixels", "pybullet", **tasks.observation_options(config)) \
+        == plain + "+latent:mean+frames:3+action"
+    from course_rl.config import differences
+    assert differences(config, EXPERIMENTS["a2c-cheetah-pixels-stable-wide"]) \
+        == {"previous_action": (False, True)}
+    with pytest.raises(ValueError, match="^previous_action must be True or False, got 1$"):
+        tasks.make("cheetah_pixels", previous_action=1)
+    with pytest.raises(ValueError, match=r"^previous_action=True is not allowed: false for task "):
+        EXPERIMENTS["a2c-cheetah"].replace(previous_action=True)
+    with pytest.raises(ValueError, match="observes no latent codes"):
+        tasks.version("cheetah", "pybullet", previous_action=True)
