@@ -828,11 +828,11 @@ A2C_CHEETAH_PIXELS_STABLE_WIDE = register(derive(
 # From pixels the wide agent ends at 0.47 of its sensor twin (533 against 1137, 3 + 5 seeds). What
 # do its three codes miss? Held-out R^2 of a linear read-out of each of the 17 sensor readings
 # from the mean codes of the last three frames, on 20 episodes of a2c-cheetah-stable-wide seed 1's
-# policy sampling (pybullet): the torso's height and pitch 0.99, the forward speed 0.81, the joint
-# angles 0.47-0.95, but the joint speeds only 0.23-0.85 (four of six below 0.45); on the random
-# actor's states all lower. The agent's own last action is the push behind the joints' motion,
-# and an agent always knows it (World Models' memory reads the action with the code; R2D2 and
-# many pixel agents feed it back).
+# policy sampling (pybullet; scripts/velocity_readout.py --sensors 3, its docstring has the
+# command): the torso's height and pitch 0.98-0.99, the forward speed 0.83, the joint angles
+# 0.50-0.95, but the joint speeds only 0.26-0.86 (four of six below 0.45). The agent's own last
+# action is the push behind the joints' motion, and an agent always knows it (World Models'
+# memory reads the action with the code; R2D2 and many pixel agents feed it back).
 A2C_CHEETAH_PIXELS_STABLE_WIDE_ACTION = register(derive(
     A2C_CHEETAH_PIXELS_STABLE_WIDE, name="a2c-cheetah-pixels-stable-wide-action",
     previous_action=True,

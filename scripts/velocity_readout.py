@@ -9,12 +9,18 @@ mean. The states are those of the study's persistent random actor, or of a run's
 (``--policy RUN_FOLDER``, acting with ``--temp``).
 
     python scripts/velocity_readout.py [--episodes 40] [--frames 4] [--policy RUN_FOLDER] [--temp 1.0]
+    python scripts/velocity_readout.py --sensors 3 ...   # every sensor reading from 3 frames' codes
 
 The numbers behind ``a2c-cheetah-pixels-stable`` (see the comment above it in config.py)::
 
     python scripts/velocity_readout.py --episodes 40
     python scripts/velocity_readout.py --episodes 20 --temp 1.0 \\
         --policy course_rl/data/results/a2c-cheetah-improved/pybullet/seed-0
+
+and behind ``a2c-cheetah-pixels-stable-wide-action`` (every one of the 17 readings, mean codes)::
+
+    python scripts/velocity_readout.py --episodes 20 --steps 300 --temp 1.0 --sensors 3 \\
+        --policy course_rl/data/results/a2c-cheetah-stable-wide/pybullet/seed-1
 """
 
 from __future__ import annotations
@@ -34,12 +40,16 @@ except ImportError:  # running from a source checkout without installing the pac
 from course_rl.policy import PersistentRandomActor
 from course_rl.vae import latent_sample
 
-FORWARD_SPEED = 8  # the sensors' x velocity (the reward's speed)
+SENSORS = ("torso height", "torso pitch", "back thigh angle", "back shin angle",
+           "back foot angle", "front thigh angle", "front shin angle", "front foot angle",
+           "forward speed", "vertical speed", "pitch rate", "back thigh speed", "back shin speed",
+           "back foot speed", "front thigh speed", "front shin speed", "front foot speed")
+FORWARD_SPEED = SENSORS.index("forward speed")  # the sensors' x velocity (the reward's speed)
 SKIP = 20  # first steps of an episode left out (the cheetah falls onto its feet)
 
 
 def collect(episodes: int, n_envs: int, steps: int, policy, temp: float, seed: int):
-    """Codes (mean, log-variance) of every frame and the forward speed at each, per episode:
+    """Codes (mean, log-variance) of every frame and the sensor readings at each, per episode:
     arrays ``(episodes, steps + 1, ...)``."""
     rng = np.random.default_rng(seed)
     shape = pixels.FRAME_SHAPE
@@ -55,7 +65,7 @@ def collect(episodes: int, n_envs: int, steps: int, policy, temp: float, seed: i
         m, v, s = [], [], []
         for t in range(steps + 1):
             mean, log_var = encoder(pixels.render(envs))
-            m.append(mean), v.append(log_var), s.append(obs[:, FORWARD_SPEED])
+            m.append(mean), v.append(log_var), s.append(obs)
             if t == steps:
                 break
             actions = actor.act() if actor is not None else policy(obs, temp=temp)
@@ -68,7 +78,8 @@ def collect(episodes: int, n_envs: int, steps: int, policy, temp: float, seed: i
 
 
 def readout(codes: np.ndarray, speeds: np.ndarray, k: int) -> float:
-    """Held-out R^2 of the forward speed from the codes of the last ``k`` frames."""
+    """Held-out R^2 of ``speeds`` (one reading per frame, e.g. the forward speed) from the
+    codes of the last ``k`` frames."""
     episodes, length = speeds.shape
     skip = min(SKIP, length - 1)
     stacked = np.concatenate([codes[:, skip - j:length - j] for j in range(k - 1, -1, -1)], -1)
@@ -89,17 +100,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=tasks.TASKS["cheetah_pixels"].max_episode_steps,
                         help="steps per episode")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sensors", type=int, default=None, metavar="K",
+                        help="also read out every sensor reading from the mean codes of K frames")
     args = parser.parse_args(argv)
     if args.episodes < 2 or args.frames < 1 or args.envs < 1 or args.steps < args.frames + 1:
         parser.error(f"need --episodes >= 2, --frames >= 1, --envs >= 1 and --steps > --frames; "
                      f"got {args.episodes}, {args.frames}, {args.envs}, {args.steps}")
+    if args.sensors is not None and not 1 <= args.sensors < args.steps:
+        parser.error(f"--sensors K needs 1 <= K < --steps; got {args.sensors}")
     policy = None
     if args.policy is not None:
         from course_rl.video import load_policy
         policy = load_policy(Path(args.policy))
     started = time.perf_counter()
-    means, log_vars, speeds = collect(args.episodes, args.envs, args.steps, policy, args.temp,
-                                      args.seed)
+    means, log_vars, readings = collect(args.episodes, args.envs, args.steps, policy, args.temp,
+                                        args.seed)
+    speeds = readings[..., FORWARD_SPEED]
     samples = latent_sample(means, log_vars,
                             np.random.default_rng(args.seed).standard_normal(means.shape))
     who = "the persistent random actor" if policy is None else f"{args.policy} (temp {args.temp})"
@@ -110,6 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     for name, codes in (("sample", samples), ("mean", means)):
         print(f"  {name:7s}" + "".join(f"  k={k}: {readout(codes, speeds, k):5.2f}"
                                       for k in range(1, args.frames + 1)))
+    if args.sensors is not None:
+        print(f"held-out R^2 of each sensor reading from the mean codes of the last {args.sensors} "
+              f"frames:")
+        for i, name in enumerate(SENSORS):
+            print(f"  {name:22s} {readout(means, readings[..., i], args.sensors):5.2f}")
 
 
 if __name__ == "__main__":

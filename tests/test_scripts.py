@@ -30,7 +30,7 @@ SMOKE = {  # script: (arguments, a word of its output)
                                    "--seeds", "2", "--workers", "2"], "speed-up of 2 workers"),
     "scripts/spread_probe.py": (["reinforce-cartpole", "--at", "1,2"], "episode     2"),
     "scripts/velocity_readout.py": (["--episodes", "2", "--envs", "2", "--steps", "30",
-                                     "--frames", "2"], "held-out R^2"),
+                                     "--frames", "2", "--sensors", "2"], "front foot speed"),
 }
 TESTED_BELOW = ("scripts/import_original_results.py", "scripts/train_vae.py",
                 "scripts/before_after.py")
