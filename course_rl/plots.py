@@ -331,16 +331,18 @@ def violin(groups: dict, title: str | None = None,
     return fig
 
 
-def compare_curves(groups: dict, key: str = "eval", title: str | None = None) -> Figure:
+def compare_curves(groups: dict, key: str = "eval", title: str | None = None,
+                   figsize: tuple[float, float] = (7, 4)) -> Figure:
     """Mean curves of several groups of runs on one axes, each with its 95% band.
 
     ``key`` "eval": greedy return at each evaluation; "train": on-policy return per cycle.
+    ``figsize`` in inches (a smaller figure keeps a notebook's stored outputs small).
     E.g. ``{"original study": load_original(...), "this reproduction": load_runs(...)}``.
     Taught in notebooks/05_results.ipynb.
     """
     if key not in ("eval", "train"):
         raise ValueError(f"key={key!r}: choose 'eval' or 'train'")
-    fig = Figure(figsize=(7, 4), layout="constrained")
+    fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.subplots()
     series = eval_series if key == "eval" else cycle_series
     for i, (name, runs) in enumerate(groups.items()):
