@@ -147,16 +147,20 @@ def test_a_file_changed_after_the_commit_is_named(tmp_path):
 
 # ---- superseded scores (runs replaced by re-runs, kept for before/after comparisons) -----------
 
-def test_superseded_scores_are_the_shipped_json_and_match_their_curves():
+@pytest.mark.parametrize("name", ["improved-mujoco-first", "cartpole-stable-no-floor-pybullet",
+                                  "cartpole-stable-no-floor-mujoco"])
+def test_superseded_scores_are_the_shipped_json_and_match_their_curves(name):
     import json
-    raw = json.loads((Path(str(results.DATA_ROOT)) / "superseded" / "improved-mujoco-first.json").read_text())
-    data = results.load_superseded("improved-mujoco-first")
-    assert data == raw
-    for seed, s in data["runs"]["a2c-cheetah-improved"].items():
-        curve = np.array(s["curve"])
-        assert s["final"] == pytest.approx(curve[-1], abs=0.05)
-        assert s["best"] == pytest.approx(curve.max(), abs=0.05)
-        assert s["last_quarter"] == pytest.approx(curve[-(len(curve) // 4):].mean(), abs=0.05)
+    raw = json.loads((Path(str(results.DATA_ROOT)) / "superseded" / f"{name}.json").read_text())
+    data = results.load_superseded(name)
+    assert data == raw and data["runs"]
+    for seeds in data["runs"].values():
+        assert len(seeds) == 5
+        for seed, s in seeds.items():
+            curve = np.array(s["curve"])
+            assert s["final"] == pytest.approx(curve[-1], abs=0.05)
+            assert s["best"] == pytest.approx(curve.max(), abs=0.05)
+            assert s["last_quarter"] == pytest.approx(curve[-(len(curve) // 4):].mean(), abs=0.05)
 
 
 def test_superseded_scores_refuse_unknown_names_and_damaged_files(tmp_path, monkeypatch):
