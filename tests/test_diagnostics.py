@@ -266,16 +266,21 @@ def test_bad_knobs_are_refused(field, value):
 
 
 def test_stable_variants_are_the_improved_configs_plus_a_kl_limit_and_annealing():
-    """... and, for REINFORCE (one actor when improved), five episodes per update."""
+    """... and, for REINFORCE (one actor when improved), five episodes per update and spreads
+    floored at 0.1 (the REINFORCE cheetah's improved variant already has that floor)."""
     from course_rl import config as configs
     for improved, stable in zip(configs.IMPROVED, configs.STABLE):
+        reinforce = improved.actor_count == 1
         assert stable.name == improved.name.replace("-improved", "-stable")
         assert configs.get(stable.name) is stable
         assert stable.replace(name=improved.name, description=improved.description, target_kl=None,
-                              lr_anneal=False, actor_count=improved.actor_count) == improved
+                              lr_anneal=False, actor_count=improved.actor_count,
+                              std_floor=improved.std_floor) == improved
         assert (stable.target_kl, stable.lr_anneal) == (0.02, True)
-        assert stable.actor_count == (5 if improved.actor_count == 1 else improved.actor_count)
+        assert stable.actor_count == (5 if reinforce else improved.actor_count)
+        assert stable.std_floor == (0.1 if reinforce else improved.std_floor)
         assert stable.episodes == improved.episodes
+        assert ("spreads floored at 0.1" in stable.description) == (reinforce or improved.std_floor == 0.1)
     assert all(c.target_kl is None for c in configs.ORIGINAL + configs.IMPROVED)
 
 
