@@ -506,7 +506,8 @@ IMPROVED = (REINFORCE_CARTPOLE_IMPROVED, A2C_CARTPOLE_IMPROVED, REINFORCE_CHEETA
 #   then lost it (finals 846 and 704): REINFORCE has no entropy bonus, the spread kept shrinking
 #   once the pole stood (mean spread at the end 0.15-0.19 and 0.07, against 0.40-0.75 in the
 #   seeds that held), and a policy that explores that little stops seeing the states it must
-#   recover from; one cycle of seed 3 moved the policy by a KL of 1.8. With the floor, seeds 2
+#   recover from; seed 3's cycles moved the policy by a median KL of 1.6 over its last 200
+#   (the limit: 0.02), each in its first epoch. With the floor, seeds 2
 #   and 3 (pilots, pybullet) scored 1000 at 20 and 18 of their 20 evaluations after the first
 #   (the other two: 972, 999) and ended at 1000 (pilots made with `course-rl train
 #   reinforce-cartpole-stable --seed 2 --backend pybullet --set std_floor=0.1` before the floor
