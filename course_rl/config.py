@@ -501,7 +501,7 @@ IMPROVED = (REINFORCE_CARTPOLE_IMPROVED, A2C_CARTPOLE_IMPROVED, REINFORCE_CHEETA
 #   SB3 PPO with its defaults reaches 1202 on task v3 (scripts/ppo_baseline.py, seed 0; 1240-1276
 #   on v1): the plateau is the course agents', not the task's, and the >= 1500 goal is not met here.
 # * REINFORCE on the cart-pole: the same floor of 0.1 under its spread as the REINFORCE cheetah
-#   has since its improved variant (the original floor: 1e-4). Without it (pybullet, task v3)
+#   has since its improved variant (the original floor: 1e-4). Without it, on pybullet,
 #   seeds 0, 1 and 4 held 1000 to the end, but seeds 2 and 3 reached 1000 by episode 200-400 and
 #   then lost it (finals 846 and 704): REINFORCE has no entropy bonus, the spread kept shrinking
 #   once the pole stood (mean spread at the end 0.15-0.19 and 0.07, against 0.40-0.75 in the
