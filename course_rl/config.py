@@ -523,10 +523,11 @@ def _stable(config: Config) -> Config:
     """The stable variant of an improved config: ``_STABLE``, and for REINFORCE (one actor)
     five episodes per update and spreads floored at 0.1."""
     reinforce = config.actor_count == 1
+    floor = _STABLE_REINFORCE["std_floor"]
     what = ""
-    if reinforce:
+    if reinforce:   # (the REINFORCE cheetah's improved description already names its floor)
         what = "; five episodes per update" + (
-            "" if config.std_floor == _STABLE_REINFORCE["std_floor"] else "; spreads floored at 0.1")
+            "" if config.std_floor == floor else f"; spreads floored at {floor}")
     return derive(config, name=config.name.replace("-improved", "-stable"), **_STABLE,
                   **(_STABLE_REINFORCE if reinforce else {}),
                   description=config.description.replace(", improved:", ", stable:")
