@@ -64,3 +64,21 @@ def test_readme_badges_point_to_existing_notebooks():
     assert targets, "the README has no Colab badge"
     for target in targets:
         assert (ROOT / target).exists(), target
+
+
+def test_chapter_5_shows_the_summary_of_the_shipped_runs():
+    """The study table stored in chapter 5 is the one `course-rl summary` prints today, so the
+    chapter, the README (tests/test_results.py) and the CLI quote the same numbers."""
+    import warnings
+
+    from course_rl import results, stats
+
+    path = ROOT / "notebooks" / "05_results.ipynb"
+    cell = next(c for c in cells(path) if "".join(c["source"]).startswith(
+        "if found:\n    print(stats.summary_table(ROOT, found))"))
+    stored = "".join("".join(o.get("text", "")) for o in cell["outputs"] if o.get("name") == "stdout")
+    names = ["reinforce-cartpole", "a2c-cartpole", "reinforce-cheetah", "a2c-cheetah"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")    # no run of an older task version is left out
+        table = stats.summary_table(results.shipped_root(), names)
+    assert stored.strip() == table.strip()

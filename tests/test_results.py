@@ -172,3 +172,35 @@ def test_superseded_scores_refuse_unknown_names_and_damaged_files(tmp_path, monk
         (tmp_path / "superseded" / "bad.json").write_text(text)
         with pytest.raises(results.ResultsError, match=r"bad\.json is damaged"):
             results.load_superseded("bad")
+
+
+# ---- the README's study table is what the shipped runs give -------------------------------------
+
+README_ROWS = {"REINFORCE cart-pole": "reinforce-cartpole", "A2C cart-pole": "a2c-cartpole",
+               "REINFORCE half-cheetah": "reinforce-cheetah", "A2C half-cheetah": "a2c-cheetah"}
+
+
+def test_readme_study_table_is_the_shipped_runs_scores():
+    """Every row of the README's study table, recomputed from the shipped runs (the current task
+    version only) and the original study's complete runs, with numpy and scipy directly."""
+    import re
+    import warnings
+
+    from scipy import stats as st
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = re.findall(r"^\| (.+?) \| ([-\d.]+) \+/- ([\d.]+) \((\d+) seeds\) \| ([-\d.]+) \+/- ([\d.]+) "
+                      r"\((\d+)\) \| ([\d.]+) \|$", readme, re.MULTILINE)
+    assert sorted(r[0] for r in rows) == sorted(README_ROWS)
+    for label, mean, std, n, o_mean, o_std, o_n, p in rows:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")           # no run of another task version is left out
+            ours = results.load_runs(results.shipped_root(), README_ROWS[label])
+        original = results.load_original(README_ROWS[label])
+        longest = max(r["training_episode_returns"].size for r in original)
+        original = [r for r in original if r["training_episode_returns"].size == longest]  # complete
+        best = np.array([r["eval_episode_returns"].mean(axis=1).max() for r in ours])
+        o_best = np.array([r["eval_episode_returns"].mean(axis=1).max() for r in original])
+        assert (f"{best.mean():.2f}", f"{best.std():.2f}", str(best.size)) == (mean, std, n), label
+        assert (f"{o_best.mean():.2f}", f"{o_best.std():.2f}", str(o_best.size)) == (o_mean, o_std, o_n), label
+        assert f"{st.ttest_ind(best, o_best, equal_var=False).pvalue:.2f}" == p, label
