@@ -10,6 +10,9 @@ AVX-512 AMD EPYC, its own choice changed 53 of the 65 arrays of the a2c-cheetah 
 ``OPENBLAS_CORETYPE=SkylakeX`` none. So every case runs in a child process with the kernel
 named (``OPENBLAS_CORETYPE``), and the file keeps the digests of each kernel this script could
 run: ``{kernel: {case: {array: digest}}}``. A kernel needs its CPU features (``KERNELS``).
+The thread counts move the bits too (TensorFlow splits its sums over its intra-op threads), so
+the child also gets the recording machine's, two of each (``THREADS``), whatever the parent
+process set (``study._limit_threads`` sets them to 1 in a process that ran a study's seed).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ DATA = Path(__file__).parent / "data" / "pinned_runs.json"
 KERNELS = {"SkylakeX": ("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"),
            "Haswell": ("avx2", "fma")}
 """OpenBLAS kernels the digests are recorded for, with the CPU flags each one needs."""
+THREADS = {var: "2" for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                                  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+"""Thread counts of the children: those of the 2-core machines that recorded the digests."""
 
 
 def digest(array) -> str:
@@ -97,7 +103,7 @@ def kernels_here() -> list[str]:
 
 def digests_in_child(label: str, kernel: str) -> dict[str, str]:
     """Run case ``label`` in a fresh process on OpenBLAS kernel ``kernel``; its digests."""
-    env = dict(os.environ, OPENBLAS_CORETYPE=kernel)
+    env = dict(os.environ, OPENBLAS_CORETYPE=kernel, **THREADS)
     done = subprocess.run([sys.executable, __file__, "--case", label], env=env,
                           capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
