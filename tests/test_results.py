@@ -1,9 +1,12 @@
 """The results store: round trips, atomic writes, and refusing bad files with their names."""
 
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats as st
 
 from course_rl import results
 from course_rl.config import Config
@@ -180,14 +183,19 @@ README_ROWS = {"REINFORCE cart-pole": "reinforce-cartpole", "A2C cart-pole": "a2
                "REINFORCE half-cheetah": "reinforce-cheetah", "A2C half-cheetah": "a2c-cheetah"}
 
 
+def _best_scores(runs) -> np.ndarray:
+    """Each run's best greedy 100-episode mean, straight from its evaluation array."""
+    return np.array([r["eval_episode_returns"].mean(axis=1).max() for r in runs])
+
+
+def _as_printed(x) -> tuple[str, str, str]:
+    """Mean, population std and count as the README prints them."""
+    return f"{x.mean():.2f}", f"{x.std():.2f}", str(x.size)
+
+
 def test_readme_study_table_is_the_shipped_runs_scores():
     """Every row of the README's study table, recomputed from the shipped runs (the current task
     version only) and the original study's complete runs, with numpy and scipy directly."""
-    import re
-    import warnings
-
-    from scipy import stats as st
-
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     rows = re.findall(r"^\| (.+?) \| ([-\d.]+) \+/- ([\d.]+) \((\d+) seeds\) \| ([-\d.]+) \+/- ([\d.]+) "
                       r"\((\d+)\) \| ([\d.]+) \|$", readme, re.MULTILINE)
@@ -199,8 +207,7 @@ def test_readme_study_table_is_the_shipped_runs_scores():
         original = results.load_original(README_ROWS[label])
         longest = max(r["training_episode_returns"].size for r in original)
         original = [r for r in original if r["training_episode_returns"].size == longest]  # complete
-        best = np.array([r["eval_episode_returns"].mean(axis=1).max() for r in ours])
-        o_best = np.array([r["eval_episode_returns"].mean(axis=1).max() for r in original])
-        assert (f"{best.mean():.2f}", f"{best.std():.2f}", str(best.size)) == (mean, std, n), label
-        assert (f"{o_best.mean():.2f}", f"{o_best.std():.2f}", str(o_best.size)) == (o_mean, o_std, o_n), label
+        best, o_best = _best_scores(ours), _best_scores(original)
+        assert _as_printed(best) == (mean, std, n), label
+        assert _as_printed(o_best) == (o_mean, o_std, o_n), label
         assert f"{st.ttest_ind(best, o_best, equal_var=False).pvalue:.2f}" == p, label
